@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
+	"github.com/riverqueue/river"
+	"github.com/rs/zerolog"
+
+	"github.com/streamflix/streamflix/internal/gateway"
+	"github.com/streamflix/streamflix/internal/platform/api"
+	"github.com/streamflix/streamflix/internal/platform/cache"
+	"github.com/streamflix/streamflix/internal/platform/config"
+	"github.com/streamflix/streamflix/internal/platform/metrics"
+	"github.com/streamflix/streamflix/internal/platform/migrate"
+	"github.com/streamflix/streamflix/internal/platform/pg"
+	"github.com/streamflix/streamflix/internal/platform/queue"
+	"github.com/streamflix/streamflix/internal/registry"
+)
+
+// Main is one running streamflix instance: everything serve builds, so
+// that tests can run whole instances in-process on port :0.
+type Main struct {
+	Config  *config.Config
+	Log     zerolog.Logger
+	Version string
+
+	DB       *sqlx.DB
+	Redis    *redis.Client
+	Store    *cache.Store
+	Metrics  *metrics.Metrics
+	Queue    *queue.Queue
+	Registry *registry.Registry
+	Gateway  *gateway.Gateway
+
+	server   *http.Server
+	listener net.Listener
+
+	// migrationsOK caches a passing migrations check for a while: the
+	// schema cannot fall behind a running binary except by a deploy.
+	migMu     sync.Mutex
+	migOKTill time.Time
+}
+
+// NewMain returns an unopened instance.
+func NewMain(cfg *config.Config, log zerolog.Logger, version string) *Main {
+	return &Main{Config: cfg, Log: log, Version: version}
+}
+
+// Open connects to Postgres and Redis, builds every module, mounts the
+// routes, and listens; it does not yet serve or work jobs.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	var err error
+	m.DB, err = pg.Open(ctx, pg.Options{
+		URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxOpenConns, MaxIdleConns: cfg.DBMaxIdleConns,
+		ConnMaxLifetime: cfg.DBConnMaxLifetime, ConnMaxIdleTime: cfg.DBConnMaxIdleTime,
+	})
+	if err != nil {
+		return err
+	}
+	m.Metrics = metrics.New(m.Version)
+	m.Metrics.RegisterDB(m.DB.DB)
+
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		// Short timeouts: Redis is a cache, and a slow Redis must degrade
+		// requests by milliseconds, not stall them.
+		opts.DialTimeout = time.Second
+		opts.ReadTimeout = 500 * time.Millisecond
+		opts.WriteTimeout = 500 * time.Millisecond
+		opts.PoolTimeout = time.Second
+		m.Redis = redis.NewClient(opts)
+		m.Store = cache.NewRedis(m.Redis, cache.RedisOptions{Prefix: cfg.RedisPrefix, Logger: m.Log, Registerer: m.Metrics.Registry})
+		m.Metrics.Registry.MustRegister(cache.NewPoolCollector(m.Redis))
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if err := m.Redis.Ping(pctx).Err(); err != nil {
+			// Not fatal: streamflix degrades to in-process limits until Redis is back.
+			m.Log.Warn().Err(err).Msg("redis unreachable at start; degrading until it is back")
+		}
+		cancel()
+	} else {
+		m.Store = cache.NewMemory()
+	}
+
+	host, _ := os.Hostname()
+	m.listener, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	addr := cfg.InstanceAddr
+	if addr == "" {
+		_, port, _ := net.SplitHostPort(m.listener.Addr().String())
+		addr = net.JoinHostPort(host, port)
+	}
+	m.Registry = registry.New(m.DB, registry.Instance{
+		ID: instanceID(host), Address: addr, Version: m.Version, Hostname: host, PID: os.Getpid(), StartedAt: time.Now().UTC(),
+	}, cfg.InstanceTTL, m.Log)
+
+	// The modules. Later issues add theirs here.
+	m.Registry.Add(m.Registry.Module(m.Version))
+
+	workers := river.NewWorkers()
+	var periodic []*river.PeriodicJob
+	var queues []string
+	for _, mod := range m.Registry.Modules() {
+		if mod.Workers != nil {
+			mod.Workers(workers)
+			queues = append(queues, mod.Name)
+		}
+		periodic = append(periodic, mod.Periodic...)
+	}
+	m.Queue, err = queue.New(ctx, m.DB, queue.Config{
+		DatabaseURL: cfg.DatabaseURL, Queues: queues, Concurrency: cfg.JobConcurrency, Work: cfg.Workers,
+		Workers: workers, Periodic: periodic, Logger: m.Log, Metrics: queue.NewMetrics(m.Metrics.Registry, m.DB),
+		ID: m.Registry.Self().ID,
+	})
+	if err != nil {
+		return err
+	}
+	m.Registry.Add(registry.Module{Name: "queue", Version: m.Version, Health: func(context.Context) error { return m.Queue.Healthy() },
+		Routes: queue.NewAdmin(m.Queue, m.DB).Routes})
+
+	checks := []gateway.Check{
+		{Name: "postgres", Fn: m.DB.PingContext},
+		{Name: "queue", Fn: func(context.Context) error { return m.Queue.Healthy() }},
+		{Name: "migrations", Fn: m.migrationsCurrent},
+	}
+	if m.Redis != nil {
+		checks = append(checks, gateway.Check{Name: "redis", Fn: m.Store.Ping})
+	}
+	m.Gateway = gateway.New(gateway.Deps{
+		Config: cfg, Log: m.Log, Metrics: m.Metrics, Limiter: m.Store.Limiter, Auth: m.authenticator(),
+		Doc: api.NewDoc("streamflix", m.Version), Checks: checks, Version: m.Version,
+		Info: map[string]string{"cache": m.Store.Backend, "instance": m.Registry.Self().ID, "workers": fmt.Sprint(cfg.Workers)},
+	})
+	for _, mod := range m.Registry.Modules() {
+		if mod.Routes != nil {
+			mod.Routes(m.Gateway.API())
+		}
+	}
+	m.server = &http.Server{
+		Handler:           m.Gateway.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// URL returns http://host:port of the listener, for tests.
+func (m *Main) URL() string {
+	_, port, _ := net.SplitHostPort(m.Addr())
+	return "http://127.0.0.1:" + port
+}
+
+// Run registers the instance, starts the workers and heartbeats, and serves
+// until ctx ends; then it drains: /readyz turns 503, after DRAIN_DELAY the
+// listener closes and in-flight requests finish, then running jobs finish,
+// all within SHUTDOWN_GRACE.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Registry.Heartbeat(ctx); err != nil {
+		return err
+	}
+	if err := m.Queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start queue: %w", err)
+	}
+	m.Metrics.SetReady(true)
+	hbCtx, stopHB := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHB()
+	go m.Registry.Run(hbCtx, m.Config.HeartbeatInterval)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- m.server.Serve(m.listener) }()
+
+	select {
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	return m.shutdown(stopHB)
+}
+
+func (m *Main) shutdown(stopHB func()) error {
+	cfg := m.Config
+	m.Log.Info().Dur("drain_delay", cfg.DrainDelay).Dur("grace", cfg.ShutdownGrace).Msg("draining")
+	m.Gateway.SetDraining()
+	bg := context.Background()
+	if err := m.Registry.MarkStopping(bg); err != nil {
+		m.Log.Warn().Err(err).Msg("mark instance stopping")
+	}
+	time.Sleep(cfg.DrainDelay)
+	graceCtx, cancel := context.WithTimeout(bg, cfg.ShutdownGrace)
+	defer cancel()
+	var errs []error
+	if err := m.server.Shutdown(graceCtx); err != nil {
+		errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+	}
+	if err := m.Queue.Stop(graceCtx); err != nil {
+		errs = append(errs, fmt.Errorf("queue stop: %w", err))
+	}
+	stopHB()
+	if err := m.Registry.Deregister(bg); err != nil {
+		m.Log.Warn().Err(err).Msg("deregister")
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases connections. It is safe after a failed Open.
+func (m *Main) Close() {
+	if m.listener != nil {
+		m.listener.Close()
+	}
+	if m.Redis != nil {
+		m.Redis.Close()
+	}
+	if m.DB != nil {
+		m.DB.Close()
+	}
+}
+
+func (m *Main) migrationsCurrent(ctx context.Context) error {
+	m.migMu.Lock()
+	ok := time.Now().Before(m.migOKTill)
+	m.migMu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := migrate.Current(ctx, m.DB); err != nil {
+		return err
+	}
+	m.migMu.Lock()
+	m.migOKTill = time.Now().Add(30 * time.Second)
+	m.migMu.Unlock()
+	return nil
+}
+
+// authenticator checks bearer tokens. Until accounts exist it knows only the
+// operators' ADMIN_TOKEN; the auth module plugs its token check in here.
+func (m *Main) authenticator() gateway.Authenticator {
+	admin := m.Config.AdminToken
+	return gateway.AuthenticatorFunc(func(ctx context.Context, token string) (*api.Principal, error) {
+		if admin != "" && subtle.ConstantTimeCompare([]byte(token), []byte(admin)) == 1 {
+			return &api.Principal{UserID: "operator", Roles: []string{api.RoleAdmin}}, nil
+		}
+		return nil, gateway.ErrInvalidToken
+	})
+}
+
+func instanceID(host string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	host = strings.ToLower(strings.Split(host, ".")[0])
+	if host == "" {
+		host = "streamflix"
+	}
+	return host + "-" + hex.EncodeToString(b[:])
+}

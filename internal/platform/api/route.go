@@ -1,0 +1,160 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/streamflix/streamflix/internal/platform/apperr"
+)
+
+// Access says who may call a route. The Router enforces it, and the OpenAPI
+// document states it, from the same Op.
+type Access int
+
+// Access levels.
+const (
+	Public  Access = iota // anyone
+	User                  // a signed-in user
+	Profile               // a signed-in user acting as one of their profiles
+	Admin                 // a user with the admin role
+)
+
+func (a Access) String() string {
+	return [...]string{"public", "user", "profile", "admin"}[a]
+}
+
+// Param describes a query or path parameter.
+type Param struct {
+	Name        string
+	In          string // "query" (default), "path" or "header"
+	Description string
+	Type        string // "string" (default), "integer", "boolean"
+	Required    bool
+}
+
+// Op describes one route: how it is served, who may call it, and what the
+// OpenAPI document says about it.
+type Op struct {
+	Method  string
+	Path    string // chi pattern under the router's base, e.g. "/titles/{id}"
+	ID      string // operationId, camelCase and unique
+	Summary string
+	Tag     string
+	Access  Access
+	// Request is the JSON body's type (a zero value), or nil for none.
+	Request any
+	// Response is the success body's type (a zero value), or nil for none.
+	Response any
+	// Status is the success status (default 200; 204 when Response is nil).
+	Status int
+	// ContentType of a non-JSON success body (e.g. "text/html").
+	ContentType string
+	Params      []Param
+	// MaxBody overrides the gateway's body limit for this route (bytes).
+	MaxBody int64
+	// Stream marks long-lived responses (SSE, media) exempt from the request timeout.
+	Stream bool
+}
+
+// FullPath is the route's path as served, base included.
+func (o Op) FullPath() string { return o.Path }
+
+// Routes receives a module's routes. Modules call Handle for each.
+type Routes interface {
+	Handle(op Op, h http.HandlerFunc)
+}
+
+// Router mounts Ops on a chi router and records them for the OpenAPI document.
+type Router struct {
+	mux  chi.Router
+	base string
+	doc  *Doc
+	// Wrap, when set, wraps every handler with per-op middleware (body
+	// limits, rate limits) supplied by the gateway.
+	Wrap func(op Op, h http.Handler) http.Handler
+}
+
+// NewRouter returns a Router mounting ops under base (e.g. "/api/v1") on mux.
+func NewRouter(mux chi.Router, base string, doc *Doc) *Router {
+	return &Router{mux: mux, base: base, doc: doc}
+}
+
+// With returns a Router for a different base on the same mux and document.
+func (r *Router) With(base string) *Router {
+	c := *r
+	c.base = base
+	return &c
+}
+
+// Handle mounts h for op, behind op's access check, and records op.
+func (r *Router) Handle(op Op, h http.HandlerFunc) {
+	op.Path = r.base + op.Path
+	if op.Status == 0 {
+		op.Status = http.StatusOK
+		if op.Response == nil && op.ContentType == "" {
+			op.Status = http.StatusNoContent
+		}
+	}
+	var handler http.Handler = h
+	handler = requireAccess(op.Access, handler)
+	if r.Wrap != nil {
+		handler = r.Wrap(op, handler)
+	}
+	r.mux.Method(op.Method, op.Path, handler)
+	r.doc.add(op)
+}
+
+// Errors from access checks.
+var (
+	ErrProfileRequired = apperr.New(apperr.Forbidden, "profile_required", "Select a profile first.")
+	ErrAdminRequired   = apperr.New(apperr.Forbidden, "admin_required", "This needs the admin role.")
+)
+
+func requireAccess(a Access, next http.Handler) http.Handler {
+	if a == Public {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := PrincipalFrom(r.Context())
+		switch {
+		case p == nil:
+			WriteError(w, r, apperr.ErrUnauthorized)
+			return
+		case a == Profile && p.ProfileID == "":
+			WriteError(w, r, ErrProfileRequired)
+			return
+		case a == Admin && !p.HasRole(RoleAdmin):
+			WriteError(w, r, ErrAdminRequired)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Pagination limits.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// LimitParam is the ?limit= parameter every list takes.
+var LimitParam = Param{Name: "limit", Type: "integer", Description: "Items per page, 1 to 100 (default 20)."}
+
+// CursorParam is the ?cursor= parameter every list takes.
+var CursorParam = Param{Name: "cursor", Description: "next_cursor from the previous page."}
+
+// Limit reads ?limit= (default 20, 1 to 100).
+func Limit(r *http.Request) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return DefaultLimit, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 || n > MaxLimit {
+		return 0, apperr.Validation(apperr.FieldError{Field: "limit", Code: "out_of_range", Message: "Must be a whole number from 1 to 100."})
+	}
+	return n, nil
+}

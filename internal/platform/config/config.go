@@ -1,0 +1,459 @@
+// Package config reads streamflix's one Config from environment variables and
+// command-line flags of the same names (DATABASE_URL and --database-url),
+// validates it, and prints it with secrets redacted.
+//
+// Flags win over the environment, which wins over defaults. Domains never
+// read the environment: main reads the Config once and passes it down.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Config holds every setting of streamflix. The comment on each field names
+// its environment variable; defaults are in the settings table below.
+type Config struct {
+	HTTPAddr     string // HTTP_ADDR
+	PublicURL    string // PUBLIC_URL
+	InstanceAddr string // INSTANCE_ADDR
+
+	DatabaseURL       string        // DATABASE_URL
+	DBMaxOpenConns    int           // DB_MAX_OPEN_CONNS
+	DBMaxIdleConns    int           // DB_MAX_IDLE_CONNS
+	DBConnMaxLifetime time.Duration // DB_CONN_MAX_LIFETIME
+	DBConnMaxIdleTime time.Duration // DB_CONN_MAX_IDLE_TIME
+
+	RedisURL    string // REDIS_URL
+	RedisPrefix string // REDIS_PREFIX
+
+	LogLevel  string // LOG_LEVEL
+	LogFormat string // LOG_FORMAT
+
+	TrustedProxies []netip.Prefix // TRUSTED_PROXIES
+	CORSOrigins    []string       // CORS_ORIGINS
+	MaxBodyBytes   int64          // MAX_BODY_BYTES
+	RequestTimeout time.Duration  // REQUEST_TIMEOUT
+	RateLimitIP    Rate           // RATE_LIMIT_IP
+	RateLimitUser  Rate           // RATE_LIMIT_USER
+
+	ShutdownGrace     time.Duration // SHUTDOWN_GRACE
+	DrainDelay        time.Duration // DRAIN_DELAY
+	HeartbeatInterval time.Duration // HEARTBEAT_INTERVAL
+	InstanceTTL       time.Duration // INSTANCE_TTL
+
+	Workers        bool // WORKERS
+	JobConcurrency int  // JOB_CONCURRENCY
+
+	AdminToken string // ADMIN_TOKEN
+}
+
+// Rate is a rate limit written as "N/period" or "N/period:burst", e.g.
+// "50/s:100" (50 a second, bursts of 100) or "600/1m". "0" disables it.
+type Rate struct {
+	N      int
+	Period time.Duration
+	Burst  int
+}
+
+// Enabled reports whether the rate limits anything.
+func (r Rate) Enabled() bool { return r.N > 0 }
+
+func (r Rate) String() string {
+	if !r.Enabled() {
+		return "0"
+	}
+	p := r.Period.String()
+	switch r.Period {
+	case time.Second:
+		p = "s"
+	case time.Minute:
+		p = "m"
+	case time.Hour:
+		p = "h"
+	}
+	return fmt.Sprintf("%d/%s:%d", r.N, p, r.Burst)
+}
+
+// ParseRate parses the RATE_LIMIT_* syntax.
+func ParseRate(s string) (Rate, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" || s == "" {
+		return Rate{}, nil
+	}
+	spec, burstS, hasBurst := strings.Cut(s, ":")
+	nS, periodS, ok := strings.Cut(spec, "/")
+	if !ok {
+		return Rate{}, errors.New(`want "N/period[:burst]", e.g. "50/s:100"`)
+	}
+	n, err := strconv.Atoi(nS)
+	if err != nil || n < 0 {
+		return Rate{}, fmt.Errorf("%q is not a count", nS)
+	}
+	var period time.Duration
+	switch periodS {
+	case "s":
+		period = time.Second
+	case "m":
+		period = time.Minute
+	case "h":
+		period = time.Hour
+	default:
+		period, err = time.ParseDuration(periodS)
+		if err != nil || period <= 0 {
+			return Rate{}, fmt.Errorf("%q is not a period (s, m, h or a duration like 10s)", periodS)
+		}
+	}
+	burst := n
+	if hasBurst {
+		burst, err = strconv.Atoi(burstS)
+		if err != nil || burst < 1 {
+			return Rate{}, fmt.Errorf("burst %q is not a positive count", burstS)
+		}
+	}
+	return Rate{N: n, Period: period, Burst: burst}, nil
+}
+
+// setting is one row of the settings table.
+type setting struct {
+	env    string
+	def    string
+	usage  string
+	secret bool // a URL whose password is redacted, or a value hidden whole
+	ptr    func(*Config) any
+}
+
+func (s setting) flagName() string {
+	return strings.ReplaceAll(strings.ToLower(s.env), "_", "-")
+}
+
+// settings lists every setting with its default. Keep it in sync with Config.
+var settings = []setting{
+	{"HTTP_ADDR", ":8080", "address the HTTP server listens on", false, func(c *Config) any { return &c.HTTPAddr }},
+	{"PUBLIC_URL", "http://localhost:8080", "URL users reach streamflix at (links in emails, CORS default)", false, func(c *Config) any { return &c.PublicURL }},
+	{"INSTANCE_ADDR", "", "address other instances and operators reach this instance at; default host:port from HTTP_ADDR", false, func(c *Config) any { return &c.InstanceAddr }},
+	{"DATABASE_URL", "", "Postgres URL (required), e.g. postgres://user:pass@host:5432/streamflix?sslmode=disable", true, func(c *Config) any { return &c.DatabaseURL }},
+	{"DB_MAX_OPEN_CONNS", "25", "maximum open Postgres connections in the pool", false, func(c *Config) any { return &c.DBMaxOpenConns }},
+	{"DB_MAX_IDLE_CONNS", "10", "maximum idle Postgres connections kept in the pool", false, func(c *Config) any { return &c.DBMaxIdleConns }},
+	{"DB_CONN_MAX_LIFETIME", "30m", "close Postgres connections older than this", false, func(c *Config) any { return &c.DBConnMaxLifetime }},
+	{"DB_CONN_MAX_IDLE_TIME", "5m", "close Postgres connections idle longer than this", false, func(c *Config) any { return &c.DBConnMaxIdleTime }},
+	{"REDIS_URL", "", "Redis URL, e.g. redis://:pass@host:6379/0; empty runs on Postgres alone with in-process caches and limits", true, func(c *Config) any { return &c.RedisURL }},
+	{"REDIS_PREFIX", "streamflix:", "prefix of every Redis key (share one Redis between deployments)", false, func(c *Config) any { return &c.RedisPrefix }},
+	{"LOG_LEVEL", "info", "trace, debug, info, warn or error", false, func(c *Config) any { return &c.LogLevel }},
+	{"LOG_FORMAT", "auto", "json, pretty, or auto (pretty on a terminal, JSON otherwise)", false, func(c *Config) any { return &c.LogFormat }},
+	{"TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed, e.g. 127.0.0.1/32,10.0.0.0/8", false, func(c *Config) any { return &c.TrustedProxies }},
+	{"CORS_ORIGINS", "", "comma-separated origins allowed to call the API from a browser; * for any (without credentials)", false, func(c *Config) any { return &c.CORSOrigins }},
+	{"MAX_BODY_BYTES", "1048576", "largest request body accepted by JSON routes, in bytes", false, func(c *Config) any { return &c.MaxBodyBytes }},
+	{"REQUEST_TIMEOUT", "30s", "time limit for one API request", false, func(c *Config) any { return &c.RequestTimeout }},
+	{"RATE_LIMIT_IP", "50/s:100", "requests per client IP, as N/period[:burst]; 0 disables", false, func(c *Config) any { return &c.RateLimitIP }},
+	{"RATE_LIMIT_USER", "20/s:60", "requests per signed-in user, as N/period[:burst]; 0 disables", false, func(c *Config) any { return &c.RateLimitUser }},
+	{"SHUTDOWN_GRACE", "25s", "on SIGTERM, time allowed for in-flight requests and running jobs to finish", false, func(c *Config) any { return &c.ShutdownGrace }},
+	{"DRAIN_DELAY", "5s", "on SIGTERM, time /readyz answers 503 before the listener closes, so load balancers stop sending traffic", false, func(c *Config) any { return &c.DrainDelay }},
+	{"HEARTBEAT_INTERVAL", "10s", "how often this instance refreshes its registry entry", false, func(c *Config) any { return &c.HeartbeatInterval }},
+	{"INSTANCE_TTL", "30s", "an instance whose heartbeat is older than this drops out of the registry", false, func(c *Config) any { return &c.InstanceTTL }},
+	{"WORKERS", "true", "run queue workers in this instance", false, func(c *Config) any { return &c.Workers }},
+	{"ADMIN_TOKEN", "", "static bearer token with the admin role, for operators' scripts (at least 32 characters); empty disables it", true, func(c *Config) any { return &c.AdminToken }},
+	{"JOB_CONCURRENCY", "10", "jobs worked at once per module queue", false, func(c *Config) any { return &c.JobConcurrency }},
+}
+
+// Error reports a setting with a bad value. Its message names the variable.
+type Error struct {
+	Env string
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Env + ": " + e.Msg }
+
+// Load builds a Config from defaults, then the environment (getenv), then
+// args (flags such as --http-addr=:9000 or --http-addr :9000), and validates
+// it. It returns flag.ErrHelp when args ask for help (after printing it to
+// out), and an *Error naming the variable for a bad value.
+func Load(name string, args []string, getenv func(string) string, out io.Writer) (*Config, []string, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	raw := map[string]*string{}
+	for _, s := range settings {
+		v := s.def
+		if e, ok := lookup(getenv, s.env); ok {
+			v = e
+		}
+		p := new(string)
+		*p = v
+		raw[s.env] = p
+		fs.StringVar(p, s.flagName(), v, s.usage)
+	}
+	fs.Usage = func() { Usage(out, name) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			Usage(out, name)
+			return nil, nil, err
+		}
+		return nil, nil, &Error{Env: "flags", Msg: err.Error()}
+	}
+	for _, s := range settings {
+		if err := s.set(c, *raw[s.env]); err != nil {
+			return nil, nil, &Error{Env: s.env, Msg: err.Error()}
+		}
+	}
+	if err := c.validate(); err != nil {
+		return nil, nil, err
+	}
+	return c, fs.Args(), nil
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+func (s setting) set(c *Config, v string) error {
+	v = strings.TrimSpace(v)
+	switch p := s.ptr(c).(type) {
+	case *string:
+		*p = v
+	case *int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*p = n
+	case *int64:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		*p = n
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (like 30s, 5m, 1h)", v)
+		}
+		*p = d
+	case *bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		*p = b
+	case *[]netip.Prefix:
+		*p = nil
+		for _, item := range splitList(v) {
+			pr, err := netip.ParsePrefix(item)
+			if err != nil {
+				a, aerr := netip.ParseAddr(item)
+				if aerr != nil {
+					return fmt.Errorf("%q is not a CIDR like 10.0.0.0/8 or an IP address", item)
+				}
+				pr = netip.PrefixFrom(a, a.BitLen())
+			}
+			*p = append(*p, pr.Masked())
+		}
+	case *[]string:
+		*p = splitList(v)
+	case *Rate:
+		r, err := ParseRate(v)
+		if err != nil {
+			return err
+		}
+		*p = r
+	default:
+		return fmt.Errorf("unsupported setting type %T", p)
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func (c *Config) validate() error {
+	bad := func(env, format string, a ...any) error { return &Error{Env: env, Msg: fmt.Sprintf(format, a...)} }
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return bad("HTTP_ADDR", "%q is not host:port (e.g. :8080)", c.HTTPAddr)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return bad("PUBLIC_URL", "%q is not an http(s) URL", c.PublicURL)
+	}
+	if c.DatabaseURL == "" {
+		return bad("DATABASE_URL", "is required (e.g. postgres://postgres@127.0.0.1:5432/streamflix?sslmode=disable)")
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return bad("DATABASE_URL", "is not a postgres:// URL")
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return bad("REDIS_URL", "is not a redis:// or rediss:// URL")
+		}
+	}
+	if c.DBMaxOpenConns < 1 {
+		return bad("DB_MAX_OPEN_CONNS", "must be at least 1, got %d", c.DBMaxOpenConns)
+	}
+	if c.DBMaxIdleConns < 0 || c.DBMaxIdleConns > c.DBMaxOpenConns {
+		return bad("DB_MAX_IDLE_CONNS", "must be between 0 and DB_MAX_OPEN_CONNS (%d), got %d", c.DBMaxOpenConns, c.DBMaxIdleConns)
+	}
+	switch c.LogLevel {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		return bad("LOG_LEVEL", "%q is not one of trace, debug, info, warn, error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "auto", "json", "pretty":
+	default:
+		return bad("LOG_FORMAT", "%q is not one of auto, json, pretty", c.LogFormat)
+	}
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			return bad("CORS_ORIGINS", "%q is not an origin like https://app.example.com", o)
+		}
+	}
+	if c.MaxBodyBytes < 1024 {
+		return bad("MAX_BODY_BYTES", "must be at least 1024, got %d", c.MaxBodyBytes)
+	}
+	positive := []struct {
+		env string
+		d   time.Duration
+	}{
+		{"REQUEST_TIMEOUT", c.RequestTimeout}, {"SHUTDOWN_GRACE", c.ShutdownGrace},
+		{"HEARTBEAT_INTERVAL", c.HeartbeatInterval}, {"INSTANCE_TTL", c.InstanceTTL},
+	}
+	for _, p := range positive {
+		if p.d <= 0 {
+			return bad(p.env, "must be a positive duration, got %s", p.d)
+		}
+	}
+	if c.DrainDelay < 0 {
+		return bad("DRAIN_DELAY", "must not be negative")
+	}
+	if c.InstanceTTL < 2*c.HeartbeatInterval {
+		return bad("INSTANCE_TTL", "must be at least twice HEARTBEAT_INTERVAL (%s), got %s", c.HeartbeatInterval, c.InstanceTTL)
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 32 {
+		return bad("ADMIN_TOKEN", "must be at least 32 characters (try: openssl rand -hex 32)")
+	}
+	if c.JobConcurrency < 1 || c.JobConcurrency > 1000 {
+		return bad("JOB_CONCURRENCY", "must be between 1 and 1000, got %d", c.JobConcurrency)
+	}
+	return nil
+}
+
+// Usage prints every setting with its environment variable, flag and default.
+func Usage(w io.Writer, name string) {
+	fmt.Fprintf(w, "Usage: %s [flags]\n\nEvery setting is an environment variable and a flag of the same name; flags win.\n\n", name)
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tFLAG\tDEFAULT\tMEANING")
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(tw, "%s\t--%s\t%s\t%s\n", s.env, s.flagName(), def, s.usage)
+	}
+	tw.Flush()
+}
+
+// Redacted returns every setting's value as text with secrets hidden: the
+// password of a URL becomes "xxxxx", and other secrets become "REDACTED".
+func (c *Config) Redacted() map[string]string {
+	out := make(map[string]string, len(settings))
+	for _, s := range settings {
+		v := format(s.ptr(c))
+		if s.secret && v != "" {
+			if strings.HasSuffix(s.env, "_URL") {
+				v = redact(v)
+			} else {
+				v = "REDACTED"
+			}
+		}
+		out[s.env] = v
+	}
+	return out
+}
+
+// String prints the config one setting a line, sorted, with secrets redacted.
+func (c *Config) String() string {
+	m := c.Redacted()
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, m[k])
+	}
+	return b.String()
+}
+
+func format(p any) string {
+	switch v := p.(type) {
+	case *string:
+		return *v
+	case *int:
+		return strconv.Itoa(*v)
+	case *int64:
+		return strconv.FormatInt(*v, 10)
+	case *time.Duration:
+		return v.String()
+	case *bool:
+		return strconv.FormatBool(*v)
+	case *[]netip.Prefix:
+		parts := make([]string, len(*v))
+		for i, p := range *v {
+			parts[i] = p.String()
+		}
+		return strings.Join(parts, ",")
+	case *[]string:
+		return strings.Join(*v, ",")
+	case *Rate:
+		return v.String()
+	}
+	return fmt.Sprint(p)
+}
+
+// RedactURL hides the password in a URL (and any "password" query
+// parameter); text that is not a URL is hidden whole.
+func RedactURL(s string) string { return redact(s) }
+
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return "REDACTED"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// FromEnv is Load over the process environment.
+func FromEnv(name string, args []string, out io.Writer) (*Config, []string, error) {
+	return Load(name, args, os.Getenv, out)
+}
