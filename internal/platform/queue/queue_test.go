@@ -1,0 +1,183 @@
+package queue_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/riverqueue/river"
+	"github.com/rs/zerolog"
+
+	"github.com/streamflix/streamflix/internal/platform/logging"
+	"github.com/streamflix/streamflix/internal/platform/pg"
+	"github.com/streamflix/streamflix/internal/platform/pgtest"
+	"github.com/streamflix/streamflix/internal/platform/queue"
+)
+
+type echoArgs struct {
+	N int `json:"n"`
+}
+
+func (echoArgs) Kind() string { return "test.echo" }
+
+type worked struct {
+	n         int
+	requestID string
+}
+
+type testBundle struct {
+	db      *sqlx.DB
+	q       *queue.Queue
+	worked  chan worked
+	metrics *prometheus.Registry
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	db, url := pgtest.NewDBURL(t)
+	b := &testBundle{db: db, worked: make(chan worked, 10), metrics: prometheus.NewRegistry()}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[echoArgs]) error {
+		b.worked <- worked{n: job.Args.N, requestID: logging.RequestID(ctx)}
+		return nil
+	}))
+	ctx := context.Background()
+	q, err := queue.New(ctx, db, queue.Config{
+		DatabaseURL: url, Queues: []string{"test"}, Work: true, Workers: workers,
+		Logger: zerolog.Nop(), Metrics: queue.NewMetrics(b.metrics, db), FetchPollInterval: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := q.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	b.q = q
+	return b
+}
+
+func (b *testBundle) waitWorked(t *testing.T) worked {
+	t.Helper()
+	select {
+	case w := <-b.worked:
+		return w
+	case <-time.After(15 * time.Second):
+		t.Fatal("no job was worked within 15s")
+		return worked{}
+	}
+}
+
+func TestInsertTx(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	opts := &river.InsertOpts{Queue: "test"}
+
+	// A job inserted in a transaction that rolls back never exists.
+	tx, err := b.db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.q.InsertTx(ctx, tx.Tx, echoArgs{N: 1}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+
+	// One inserted in a committed transaction runs, carrying the request id.
+	rctx := logging.WithRequestID(ctx, "req-12345678")
+	err = pg.InTx(rctx, b.db, func(tx *sqlx.Tx) error {
+		_, err := b.q.InsertTx(rctx, tx.Tx, echoArgs{N: 2}, opts)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := b.waitWorked(t)
+	if w.n != 2 {
+		t.Fatalf("worked job n=%d, want 2 (the rolled-back job must never run)", w.n)
+	}
+	if w.requestID != "req-12345678" {
+		t.Errorf("worker saw request id %q, want req-12345678", w.requestID)
+	}
+	var count int
+	if err := b.db.GetContext(ctx, &count, `SELECT count(*) FROM river.river_job WHERE kind = 'test.echo'`); err != nil {
+		t.Fatal(err)
+	}
+	if count != 1 {
+		t.Errorf("river_job holds %d test.echo jobs, want 1", count)
+	}
+	select {
+	case w := <-b.worked:
+		t.Fatalf("a second job ran: n=%d", w.n)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// The attempt is counted once the middleware returns.
+	deadline := time.Now().Add(5 * time.Second)
+	for testutil.ToFloat64(jobsCounter(t, b.metrics)) != 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := testutil.ToFloat64(jobsCounter(t, b.metrics)); got != 1 {
+		t.Errorf("streamflix_river_jobs_total{outcome=completed} = %v, want 1", got)
+	}
+}
+
+// jobsCounter returns the completed-jobs counter for test.echo.
+func jobsCounter(t *testing.T, reg *prometheus.Registry) prometheus.Collector {
+	t.Helper()
+	return collectorFunc(func(ch chan<- prometheus.Metric) {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "streamflix_river_jobs_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["kind"] == "test.echo" && labels["outcome"] == "completed" {
+					ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("x", "x", nil, nil), prometheus.CounterValue, m.GetCounter().GetValue())
+					return
+				}
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("x", "x", nil, nil), prometheus.CounterValue, 0)
+	})
+}
+
+type collectorFunc func(chan<- prometheus.Metric)
+
+func (f collectorFunc) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(f, ch) }
+func (f collectorFunc) Collect(ch chan<- prometheus.Metric)  { f(ch) }
+
+func TestQueueDepthMetric(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	// A job scheduled in the future waits in the table.
+	if _, err := b.q.Insert(ctx, echoArgs{N: 3}, &river.InsertOpts{Queue: "test", ScheduledAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := testutil.GatherAndCount(b.metrics, "streamflix_river_queue_depth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("queue depth series = %d, want 1 (test/scheduled)", n)
+	}
+}
