@@ -142,7 +142,7 @@ func (m *Main) Open(ctx context.Context) error {
 		{Name: "migrations", Fn: m.migrationsCurrent},
 	}
 	if m.Redis != nil {
-		checks = append(checks, gateway.Check{Name: "redis", Fn: m.Store.Ping})
+		checks = append(checks, gateway.Check{Name: "redis", Fn: m.Store.Ping, Optional: true})
 	}
 	m.Gateway = gateway.New(gateway.Deps{
 		Config: cfg, Log: m.Log, Metrics: m.Metrics, Limiter: m.Store.Limiter, Auth: m.authenticator(),

@@ -163,7 +163,7 @@ func jobsCounter(t *testing.T, reg *prometheus.Registry) prometheus.Collector {
 type collectorFunc func(chan<- prometheus.Metric)
 
 func (f collectorFunc) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(f, ch) }
-func (f collectorFunc) Collect(ch chan<- prometheus.Metric)  { f(ch) }
+func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 func TestQueueDepthMetric(t *testing.T) {
 	t.Parallel()
