@@ -21,7 +21,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamflix/streamflix/internal/platform/api"
-	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/cache"
 	"github.com/streamflix/streamflix/internal/platform/config"
 	"github.com/streamflix/streamflix/internal/platform/metrics"
@@ -36,10 +35,14 @@ type Limiter interface {
 }
 
 // Check is one readiness check: a name and a function that returns nil when
-// the dependency is usable.
+// the dependency is usable. A failing Optional check is reported in /readyz's
+// body but leaves the instance ready: Redis is a cache, and pulling every
+// instance out of the load balancer because Redis is down would turn a
+// degraded service into an outage.
 type Check struct {
-	Name string
-	Fn   func(ctx context.Context) error
+	Name     string
+	Fn       func(ctx context.Context) error
+	Optional bool
 }
 
 // Deps are what the gateway is built from.
@@ -190,8 +193,10 @@ func (g *Gateway) handleReadyz(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				ok = false
-				res.Checks[c.Name] = err.Error()
+				if !c.Optional {
+					ok = false
+				}
+				res.Checks[c.Name] = "error: " + err.Error()
 				return
 			}
 			res.Checks[c.Name] = "ok"
@@ -233,4 +238,3 @@ func (g *Gateway) Routes() ([]string, error) {
 	return out, err
 }
 
-var _ = apperr.ErrInternal

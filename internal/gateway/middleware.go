@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -325,5 +324,3 @@ func notFound(w http.ResponseWriter, r *http.Request) { api.WriteError(w, r, err
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 	api.WriteError(w, r, errMethod)
 }
-
-var _ = errors.New
