@@ -278,3 +278,11 @@ func instanceID(host string) string {
 	}
 	return host + "-" + hex.EncodeToString(b[:])
 }
+
+// go-redis logs every failed dial to stderr through the standard logger;
+// the cache's guard already logs Redis failures, rate-limited, as JSON.
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quietRedisLog{}) }
