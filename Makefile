@@ -28,7 +28,7 @@ run: build ## Set everything up, migrate and serve on :8080
 	@mkdir -p $(DATA); [ -s $(DATA)/admin-token ] || { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(DATA)/admin-token; chmod 600 $(DATA)/admin-token; }
 	@$(WITH_SERVICES) $(BIN) migrate up
 	@echo "streamflix: http://localhost:8080 (operator token: $(DATA)/admin-token; make stop stops Postgres and Redis)"
-	@ADMIN_TOKEN="$${ADMIN_TOKEN:-$$(cat $(DATA)/admin-token)}" $(WITH_SERVICES) $(BIN) serve
+	@ADMIN_TOKEN="$${ADMIN_TOKEN:-$$(cat $(DATA)/admin-token)}" DRAIN_DELAY="$${DRAIN_DELAY:-0s}" $(WITH_SERVICES) $(BIN) serve
 
 .PHONY: stop
 stop: ## Stop the private Postgres and Redis

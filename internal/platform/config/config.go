@@ -141,7 +141,7 @@ func (s setting) flagName() string {
 // settings lists every setting with its default. Keep it in sync with Config.
 var settings = []setting{
 	{"HTTP_ADDR", ":8080", "address the HTTP server listens on", false, func(c *Config) any { return &c.HTTPAddr }},
-	{"PUBLIC_URL", "http://localhost:8080", "URL users reach streamflix at (links in emails, CORS default)", false, func(c *Config) any { return &c.PublicURL }},
+	{"PUBLIC_URL", "http://localhost:8080", "URL users reach streamflix at (links in emails)", false, func(c *Config) any { return &c.PublicURL }},
 	{"INSTANCE_ADDR", "", "address other instances and operators reach this instance at; default host:port from HTTP_ADDR", false, func(c *Config) any { return &c.InstanceAddr }},
 	{"DATABASE_URL", "", "Postgres URL (required), e.g. postgres://user:pass@host:5432/streamflix?sslmode=disable", true, func(c *Config) any { return &c.DatabaseURL }},
 	{"DB_MAX_OPEN_CONNS", "25", "maximum open Postgres connections in the pool", false, func(c *Config) any { return &c.DBMaxOpenConns }},
