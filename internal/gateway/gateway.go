@@ -11,6 +11,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,9 +115,16 @@ func New(d Deps) *Gateway {
 
 // platformRoute mounts a route outside /api: no rate limit or authentication,
 // so load balancers and Prometheus are never throttled.
+// GET routes answer HEAD too, for load balancers that probe with HEAD.
 func (g *Gateway) platformRoute(op api.Op, h http.HandlerFunc) {
 	g.root.Method(op.Method, op.Path, h)
 	g.doc.Add(op)
+	if op.Method == http.MethodGet {
+		head := op
+		head.Method, head.ID, head.Response, head.ContentType = http.MethodHead, op.ID+"Head", nil, ""
+		g.root.Method(http.MethodHead, op.Path, h)
+		g.doc.Add(head)
+	}
 }
 
 // API returns the router modules mount their routes on, at /api/v1.
@@ -137,6 +145,13 @@ func (g *Gateway) SetDraining() {
 
 func (g *Gateway) cors() func(http.Handler) http.Handler {
 	origins := g.cfg.CORSOrigins
+	if len(origins) == 0 {
+		// go-chi/cors allows every origin when given none; the documented
+		// default is PUBLIC_URL's origin.
+		if u, err := url.Parse(g.cfg.PublicURL); err == nil && u.Host != "" {
+			origins = []string{u.Scheme + "://" + u.Host}
+		}
+	}
 	credentials := true
 	for _, o := range origins {
 		if o == "*" {
@@ -237,4 +252,3 @@ func (g *Gateway) Routes() ([]string, error) {
 	})
 	return out, err
 }
-

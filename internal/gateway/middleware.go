@@ -42,8 +42,8 @@ func stateFrom(ctx context.Context) *requestState {
 }
 
 // ClientIP returns the client address the gateway settled on for the
-// request: the peer, or the first untrusted hop of X-Forwarded-For when the
-// peer is a trusted proxy.
+// request: the peer, or, when the peer is a trusted proxy, the right-most
+// hop of X-Forwarded-For that is not itself a trusted proxy.
 func ClientIP(ctx context.Context) string { return stateFrom(ctx).clientIP }
 
 var saneRequestID = regexp.MustCompile(`^[A-Za-z0-9._:\-]{8,128}$`)
@@ -321,6 +321,19 @@ var (
 
 func notFound(w http.ResponseWriter, r *http.Request) { api.WriteError(w, r, errNotFound) }
 
+// methodNotAllowed answers 405 with the Allow header (RFC 9110), which chi
+// sets only in its own default handler.
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	if rc := chi.RouteContext(r.Context()); rc != nil && rc.Routes != nil {
+		var allowed []string
+		for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			if rc.Routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+		}
+	}
 	api.WriteError(w, r, errMethod)
 }

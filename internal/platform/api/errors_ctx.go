@@ -10,11 +10,21 @@ import (
 // ErrTimeout is shown when a request ran past its time limit.
 var ErrTimeout = apperr.New(apperr.Unavailable, "request_timeout", "The request took too long; try again.")
 
-// normalize maps context expiry to ErrTimeout so that a slow query is not
-// reported as an internal error.
+// ErrClientGone is recorded when the client went away before the answer:
+// status 499, as nginx logs it; nobody reads the body.
+var ErrClientGone = &apperr.Error{Kind: apperr.Unavailable, Code: "client_closed_request", Message: "The client closed the request.", Status: 499}
+
+// normalize maps context expiry to ErrTimeout and cancellation to
+// ErrClientGone, so that neither is reported as an internal error.
 func normalize(err error) error {
-	if apperr.From(err) == nil && errors.Is(err, context.DeadlineExceeded) {
+	if apperr.From(err) != nil {
+		return err
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		return ErrTimeout
+	case errors.Is(err, context.Canceled):
+		return ErrClientGone
 	}
 	return err
 }

@@ -57,8 +57,35 @@ func (d *Doc) Ops() []Op {
 var chiParam = regexp.MustCompile(`\{([a-zA-Z_][a-zA-Z0-9_]*)(:[^}]*)?\}`)
 
 // OpenAPIPath turns a chi pattern into an OpenAPI path ("{id:[0-9]+}" to "{id}").
+// Braces inside a parameter's regexp ("{id:[a-z]{2,4}}") are matched as chi
+// matches them, by nesting.
 func OpenAPIPath(chiPattern string) string {
-	return chiParam.ReplaceAllString(chiPattern, "{$1}")
+	var b strings.Builder
+	for i := 0; i < len(chiPattern); i++ {
+		if chiPattern[i] != '{' {
+			b.WriteByte(chiPattern[i])
+			continue
+		}
+		end, depth := -1, 0
+		for j := i; j < len(chiPattern) && end < 0; j++ {
+			switch chiPattern[j] {
+			case '{':
+				depth++
+			case '}':
+				if depth--; depth == 0 {
+					end = j
+				}
+			}
+		}
+		if end < 0 {
+			b.WriteString(chiPattern[i:])
+			break
+		}
+		name, _, _ := strings.Cut(chiPattern[i+1:end], ":")
+		b.WriteString("{" + name + "}")
+		i = end
+	}
+	return b.String()
 }
 
 // JSON renders the OpenAPI 3.1 document.

@@ -121,6 +121,8 @@ func requireAccess(a Access, next http.Handler) http.Handler {
 		p := PrincipalFrom(r.Context())
 		switch {
 		case p == nil:
+			// RFC 9110: a 401 carries a challenge.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="streamflix"`)
 			WriteError(w, r, apperr.ErrUnauthorized)
 			return
 		case a == Profile && p.ProfileID == "":
