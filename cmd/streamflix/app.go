@@ -19,7 +19,11 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
+	"github.com/streamflix/streamflix/internal/auth"
+	"github.com/streamflix/streamflix/internal/auth/password"
+	"github.com/streamflix/streamflix/internal/auth/token"
 	"github.com/streamflix/streamflix/internal/gateway"
+	"github.com/streamflix/streamflix/internal/notify"
 	"github.com/streamflix/streamflix/internal/platform/api"
 	"github.com/streamflix/streamflix/internal/platform/cache"
 	"github.com/streamflix/streamflix/internal/platform/config"
@@ -28,6 +32,7 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/pg"
 	"github.com/streamflix/streamflix/internal/platform/queue"
 	"github.com/streamflix/streamflix/internal/registry"
+	"github.com/streamflix/streamflix/internal/user"
 )
 
 // Main is one running streamflix instance: everything serve builds, so
@@ -44,6 +49,10 @@ type Main struct {
 	Queue    *queue.Queue
 	Registry *registry.Registry
 	Gateway  *gateway.Gateway
+
+	Users  *user.Service
+	Auth   *auth.Service
+	Notify *notify.Service
 
 	server   *http.Server
 	listener net.Listener
@@ -114,6 +123,10 @@ func (m *Main) Open(ctx context.Context) error {
 
 	// The modules. Later issues add theirs here.
 	m.Registry.Add(m.Registry.Module(m.Version))
+	jobs := &queue.Deferred{}
+	if err := m.openModules(ctx, jobs); err != nil {
+		return err
+	}
 
 	workers := river.NewWorkers()
 	var periodic []*river.PeriodicJob
@@ -133,6 +146,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	jobs.Set(m.Queue)
 	m.Registry.Add(registry.Module{Name: "queue", Version: m.Version, Health: func(context.Context) error { return m.Queue.Healthy() },
 		Routes: queue.NewAdmin(m.Queue, m.DB).Routes})
 
@@ -257,16 +271,50 @@ func (m *Main) migrationsCurrent(ctx context.Context) error {
 	return nil
 }
 
-// authenticator checks bearer tokens. Until accounts exist it knows only the
-// operators' ADMIN_TOKEN; the auth module plugs its token check in here.
+// authenticator checks bearer tokens: the operators' ADMIN_TOKEN, else an
+// access token checked by the auth module.
 func (m *Main) authenticator() gateway.Authenticator {
 	admin := m.Config.AdminToken
 	return gateway.AuthenticatorFunc(func(ctx context.Context, token string) (*api.Principal, error) {
 		if admin != "" && subtle.ConstantTimeCompare([]byte(token), []byte(admin)) == 1 {
 			return &api.Principal{UserID: "operator", Roles: []string{api.RoleAdmin}}, nil
 		}
-		return nil, gateway.ErrInvalidToken
+		return m.Auth.Authenticate(ctx, token)
 	})
+}
+
+// openModules builds the domain modules and registers them. jobs is the
+// queue they insert through, set once River's client exists.
+func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
+	cfg := m.Config
+	tokens, err := token.New(ctx, token.Config{KeysPEM: cfg.AuthSigningKeys, DB: m.DB, Logger: m.Log})
+	if err != nil {
+		return fmt.Errorf("AUTH_SIGNING_KEYS: %w", err)
+	}
+	recipients := &notifyRecipients{}
+	m.Notify, err = notify.New(notify.Config{
+		SMTPHost: cfg.SMTPHost, SMTPPort: cfg.SMTPPort, SMTPUsername: cfg.SMTPUsername, SMTPPassword: cfg.SMTPPassword,
+		SMTPTLS: cfg.SMTPTLS, From: cfg.MailFrom, MailDir: cfg.MailDir, PublicURL: cfg.PublicURL,
+	}, m.DB, recipients, m.Log)
+	if err != nil {
+		return err
+	}
+	m.Notify.SetInserter(jobs)
+	hasher := password.NewHasher(password.OWASP, 0)
+	accounts := &authAccounts{}
+	m.Auth = auth.NewService(auth.Config{PublicURL: cfg.PublicURL, CacheSessions: m.Store.Backend == cache.BackendRedis}, auth.Deps{
+		DB: m.DB, Tokens: tokens, Hasher: hasher, Accounts: accounts, Profiles: accounts, Notifier: authNotifier{m.Notify},
+		Counter: m.Store.Counter, Cache: m.Store.Cache, Queue: jobs, Log: m.Log,
+	})
+	m.Users = user.NewService(user.Config{PublicURL: cfg.PublicURL}, user.Deps{
+		DB: m.DB, Passwords: m.Auth, Hasher: hasher, Notifier: userNotifier{m.Notify}, Counter: m.Store.Counter,
+		Forgetters: []user.Forgetter{m.Auth}, Log: m.Log,
+	})
+	accounts.u, recipients.u = m.Users, m.Users
+	m.Registry.Add(user.NewHandler(m.Users).Module(m.Version))
+	m.Registry.Add(auth.NewHandler(m.Auth, clientIP).Module(m.Version))
+	m.Registry.Add(m.Notify.Module(m.Version))
+	return nil
 }
 
 func instanceID(host string) string {

@@ -63,6 +63,9 @@ Usage:
   streamflix migrate down MODULE [N]    roll back N migrations (default 1) of MODULE
   streamflix migrate down --all         roll back every migration
   streamflix migrate status             show each module's migration version
+  streamflix admin create-user --email EMAIL [--admin] [--password-stdin]
+                                        create a verified account (prints a generated password
+                                        unless one is read from standard input)
   streamflix version                    print the version
 
 `
@@ -94,6 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, cfg, stderr)
 	case "migrate":
 		return migrateCmd(ctx, rest, getenv, stdout, stderr)
+	case "admin":
+		return adminCmd(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "streamflix: unknown command %q\n\n%s", cmd, usage)
 		return 2

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -57,6 +58,16 @@ type Config struct {
 	JobConcurrency int  // JOB_CONCURRENCY
 
 	AdminToken string // ADMIN_TOKEN
+
+	AuthSigningKeys string // AUTH_SIGNING_KEYS
+
+	SMTPHost     string // SMTP_HOST
+	SMTPPort     int    // SMTP_PORT
+	SMTPUsername string // SMTP_USERNAME
+	SMTPPassword string // SMTP_PASSWORD
+	SMTPTLS      string // SMTP_TLS
+	MailFrom     string // MAIL_FROM
+	MailDir      string // MAIL_DIR
 }
 
 // Rate is a rate limit written as "N/period" or "N/period:burst", e.g.
@@ -164,6 +175,14 @@ var settings = []setting{
 	{"INSTANCE_TTL", "30s", "an instance whose heartbeat is older than this drops out of the registry", false, func(c *Config) any { return &c.InstanceTTL }},
 	{"WORKERS", "true", "run queue workers in this instance", false, func(c *Config) any { return &c.Workers }},
 	{"ADMIN_TOKEN", "", "static bearer token with the admin role, for operators' scripts (at least 32 characters); empty disables it", true, func(c *Config) any { return &c.AdminToken }},
+	{"AUTH_SIGNING_KEYS", "", "PEM-encoded PKCS#8 RSA private keys that sign access tokens (the first signs, all verify); empty keeps generated keys in Postgres, shared by every instance", true, func(c *Config) any { return &c.AuthSigningKeys }},
+	{"SMTP_HOST", "", "SMTP server for email; empty writes each email as a .eml file under MAIL_DIR instead", false, func(c *Config) any { return &c.SMTPHost }},
+	{"SMTP_PORT", "587", "SMTP server port", false, func(c *Config) any { return &c.SMTPPort }},
+	{"SMTP_USERNAME", "", "SMTP user name (empty: no authentication)", false, func(c *Config) any { return &c.SMTPUsername }},
+	{"SMTP_PASSWORD", "", "SMTP password", true, func(c *Config) any { return &c.SMTPPassword }},
+	{"SMTP_TLS", "starttls", "none, starttls or tls (implicit TLS, usually port 465)", false, func(c *Config) any { return &c.SMTPTLS }},
+	{"MAIL_FROM", "streamflix <no-reply@streamflix.local>", "From address of every email", false, func(c *Config) any { return &c.MailFrom }},
+	{"MAIL_DIR", ".data/mail", "where emails are written when SMTP_HOST is empty", false, func(c *Config) any { return &c.MailDir }},
 	{"JOB_CONCURRENCY", "10", "jobs worked at once per module queue", false, func(c *Config) any { return &c.JobConcurrency }},
 }
 
@@ -350,6 +369,17 @@ func (c *Config) validate() error {
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 32 {
 		return bad("ADMIN_TOKEN", "must be at least 32 characters (try: openssl rand -hex 32)")
+	}
+	switch c.SMTPTLS {
+	case "none", "starttls", "tls":
+	default:
+		return bad("SMTP_TLS", "%q is not one of none, starttls, tls", c.SMTPTLS)
+	}
+	if c.SMTPPort < 1 || c.SMTPPort > 65535 {
+		return bad("SMTP_PORT", "must be a port number, got %d", c.SMTPPort)
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		return bad("MAIL_FROM", "%q is not an address like streamflix <no-reply@example.com>", c.MailFrom)
 	}
 	if c.JobConcurrency < 1 || c.JobConcurrency > 1000 {
 		return bad("JOB_CONCURRENCY", "must be between 1 and 1000, got %d", c.JobConcurrency)

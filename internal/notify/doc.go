@@ -1,0 +1,34 @@
+// Package notify tells people things: verify your email, reset your
+// password, a new sign-in on your account. Other modules ask for a
+// notification inside their own transaction (Service.EnqueueTx), so a
+// rolled-back change sends nothing and a committed one is always sent; a
+// River job then renders and delivers it.
+//
+// notify owns:
+//   - the notification kinds (kind.go), their data fields and their
+//     templates (templates/<locale>/<kind>.subject, .txt, .html inside a
+//     shared layout), all parsed and test-rendered when the service starts;
+//   - Postgres schema "notify": notify.deliveries, one row per email job
+//     recording its recipient, subject, Message-ID, status (sending, sent,
+//     failed), attempts and last error;
+//   - River queue "notify" and the job kind "notify.email" (EmailArgs);
+//   - the Mailer adapters: SMTPMailer (SMTP through wneessen/go-mail) and
+//     DirMailer (.eml files, for development).
+//
+// notify needs:
+//   - Recipients (deps.go): a user's address, name and locale, from the
+//     user domain;
+//   - an Inserter (the River client), set after the queue is built, since
+//     the queue needs notify's workers first (SetInserter).
+//
+// Delivery is at least once. A job that is retried after a crash between
+// the SMTP server accepting the message and notify recording it sends the
+// message again, with the same Message-ID; every other retry (after a
+// commit but before the send, or after the delivery was recorded) sends
+// nothing twice.
+//
+// Not yet here (a later issue): the in-app inbox, live updates over SSE,
+// per-user preferences and signed unsubscribe links. Kinds already declare
+// whether they are essential (cannot be turned off), and Message carries a
+// List-Unsubscribe URL for the mail that can be.
+package notify

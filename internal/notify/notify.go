@@ -1,0 +1,331 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/mail"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/rs/zerolog"
+
+	"github.com/streamflix/streamflix/internal/platform/apperr"
+	"github.com/streamflix/streamflix/internal/registry"
+)
+
+// QueueName is the River queue notify's jobs go to (the module's name).
+const QueueName = "notify"
+
+// Config configures the service. The comment on each field names the
+// environment variable main reads it from and its default; WithDefaults
+// fills the defaults in.
+type Config struct {
+	// SMTPHost (SMTP_HOST) is the SMTP server. Empty (the default) writes
+	// each email as an .eml file under MailDir instead of sending it.
+	SMTPHost string
+	// SMTPPort (SMTP_PORT); 0 means the TLS mode's port: 587 for starttls,
+	// 465 for tls, 25 for none.
+	SMTPPort int
+	// SMTPUsername (SMTP_USERNAME) and SMTPPassword (SMTP_PASSWORD) turn on
+	// SMTP AUTH (PLAIN or LOGIN). Empty username (the default): no AUTH.
+	SMTPUsername, SMTPPassword string
+	// SMTPTLS (SMTP_TLS) is none, starttls (default) or tls.
+	SMTPTLS string
+	// SMTPTimeout bounds connecting and each SMTP command (default 30s).
+	SMTPTimeout time.Duration
+	// From (MAIL_FROM) is the From of every email (default
+	// "streamflix <no-reply@streamflix.local>"). Its domain also ends
+	// every Message-ID.
+	From string
+	// MailDir (MAIL_DIR) is where emails are written when SMTPHost is
+	// empty (default ".data/mail").
+	MailDir string
+	// PublicURL (PUBLIC_URL) is where users reach streamflix, for links in
+	// the templates (default "http://localhost:8080").
+	PublicURL string
+
+	// Mailer, when set, replaces the mailer chosen from the fields above
+	// (for tests, or another transport). Not from the environment.
+	Mailer Mailer
+	// Templates, when set, replaces the embedded templates; it is laid
+	// out like templates/: <locale>/layout.{html,txt} and
+	// <locale>/<kind>.{subject,txt,html}. Not from the environment.
+	Templates fs.FS
+}
+
+// Defaults of Config.
+const (
+	DefaultFrom        = "streamflix <no-reply@streamflix.local>"
+	DefaultMailDir     = ".data/mail"
+	DefaultPublicURL   = "http://localhost:8080"
+	DefaultSMTPTimeout = 30 * time.Second
+)
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.SMTPTLS == "" {
+		c.SMTPTLS = TLSStartTLS
+	}
+	if c.SMTPTimeout <= 0 {
+		c.SMTPTimeout = DefaultSMTPTimeout
+	}
+	if c.From == "" {
+		c.From = DefaultFrom
+	}
+	if c.MailDir == "" {
+		c.MailDir = DefaultMailDir
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = DefaultPublicURL
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch c.SMTPTLS {
+	case TLSNone, TLSStartTLS, TLSImplicit:
+	default:
+		return fmt.Errorf("notify: SMTP_TLS must be %s, %s or %s, got %q", TLSNone, TLSStartTLS, TLSImplicit, c.SMTPTLS)
+	}
+	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
+		return fmt.Errorf("notify: SMTP_PORT must be between 1 and 65535, got %d", c.SMTPPort)
+	}
+	if c.SMTPPassword != "" && c.SMTPUsername == "" {
+		return errors.New("notify: SMTP_PASSWORD is set but SMTP_USERNAME is empty")
+	}
+	from, err := mail.ParseAddress(c.From)
+	if err != nil || addressDomain(from.Address) == "" {
+		return fmt.Errorf("notify: MAIL_FROM must be an address such as %q, got %q", DefaultFrom, c.From)
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("notify: PUBLIC_URL must be an absolute http(s) URL, got %q", c.PublicURL)
+	}
+	return nil
+}
+
+// Inserter inserts River jobs in the caller's transaction. *river.Client
+// and *queue.Queue satisfy it.
+type Inserter interface {
+	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Service sends notifications. Build it with New.
+type Service struct {
+	db         *sqlx.DB
+	recipients Recipients
+	log        zerolog.Logger
+	tmpl       *templates
+	mailer     Mailer
+	from       mail.Address
+	domain     string // of From, for Message-IDs
+	appURL     string
+	jobTimeout time.Duration
+	inserter   atomic.Pointer[Inserter]
+}
+
+// New parses and test-renders every kind's templates and picks the mailer:
+// SMTP when cfg.SMTPHost is set, otherwise .eml files in cfg.MailDir. It
+// returns an error naming the setting at fault, or the kind, file and field
+// of a broken template. It does not connect to the SMTP server. Call
+// SetInserter before EnqueueTx.
+func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*Service, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, errors.New("notify: nil database")
+	}
+	if recipients == nil {
+		return nil, errors.New("notify: nil Recipients")
+	}
+	if err := checkKinds(kinds); err != nil {
+		return nil, err
+	}
+	fsys := cfg.Templates
+	if fsys == nil {
+		sub, err := fs.Sub(embedded, "templates")
+		if err != nil {
+			return nil, err
+		}
+		fsys = sub
+	}
+	tmpl, err := loadTemplates(fsys, kinds)
+	if err != nil {
+		return nil, err
+	}
+	from, _ := mail.ParseAddress(cfg.From) // validated
+	s := &Service{
+		db: db, recipients: recipients, log: log.With().Str("module", "notify").Logger(),
+		tmpl: tmpl, from: *from, domain: addressDomain(from.Address),
+		appURL: strings.TrimRight(cfg.PublicURL, "/"),
+		// Room for the recipient lookup and an SMTP conversation whose
+		// every step may take SMTPTimeout.
+		jobTimeout: 4*cfg.SMTPTimeout + 30*time.Second,
+	}
+	s.mailer = cfg.Mailer
+	switch {
+	case s.mailer != nil:
+	case cfg.SMTPHost != "":
+		s.mailer, err = NewSMTPMailer(SMTPConfig{
+			Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+			TLS: cfg.SMTPTLS, Timeout: cfg.SMTPTimeout,
+		})
+		if err != nil {
+			return nil, err
+		}
+	default:
+		s.mailer, err = NewDirMailer(cfg.MailDir, s.log)
+		if err != nil {
+			return nil, fmt.Errorf("%w (MAIL_DIR)", err)
+		}
+		s.log.Info().Str("dir", cfg.MailDir).Msg("SMTP_HOST is not set: emails are written to files, not sent")
+	}
+	return s, nil
+}
+
+// SetInserter sets the River client that EnqueueTx inserts through. The
+// client is built after every module has added its workers, notify's
+// included, so it cannot be an argument of New.
+func (s *Service) SetInserter(ins Inserter) {
+	s.inserter.Store(&ins)
+}
+
+// Request asks for one notification.
+type Request struct {
+	Kind Kind
+	// UserID is the user the notification is about and, unless To is set,
+	// its recipient (address, name and locale come from Recipients).
+	UserID string
+	// To, when set, is the address to send to instead of the user's: the
+	// new address for EmailChange, the deleted account's for
+	// AccountDeleted.
+	To string
+	// Locale overrides the user's locale (needed when there is no user
+	// any more). Default: the user's, else "en".
+	Locale string
+	// Data holds the kind's fields (see the Kind constants). Fields ending
+	// in "link" must be absolute http(s) URLs.
+	Data map[string]string
+	// DedupKey, when set, makes the request idempotent: requests with the
+	// same Kind and DedupKey are delivered once, however often they are
+	// made. Name what makes the notification unique, such as the token id
+	// of a verification link or the Idempotency-Key of the request.
+	DedupKey string
+}
+
+// Errors of EnqueueTx. Both mean the calling code is wrong.
+var (
+	ErrUnknownKind    = apperr.New(apperr.Invalid, "notification_kind_unknown", "Unknown notification kind.")
+	ErrInvalidRequest = apperr.New(apperr.Invalid, "notification_invalid", "The notification request is invalid.")
+)
+
+// Limits on a request's sizes.
+const (
+	maxDedupKey  = 200
+	maxDataValue = 2000
+)
+
+// EnqueueTx asks for r to be sent once tx commits: it inserts the email job
+// in tx, so a rolled-back transaction sends nothing. A repeated DedupKey is
+// accepted and dropped. It returns ErrUnknownKind or ErrInvalidRequest
+// (wrapped, naming the field) for a request the kind does not accept, and
+// an internal error when the queue is not set or the insert fails.
+func (s *Service) EnqueueTx(ctx context.Context, tx *sqlx.Tx, r Request) error {
+	args, err := r.validate()
+	if err != nil {
+		return err
+	}
+	insp := s.inserter.Load()
+	if insp == nil {
+		return errors.New("notify: no queue to insert into (SetInserter was not called)")
+	}
+	opts := args.InsertOpts()
+	if args.DedupKey != "" {
+		// The River unique job is the first line: it keeps a duplicate out
+		// of the queue for a day. notify.deliveries then keeps one email a
+		// (kind, dedup key) for good.
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByPeriod: 24 * time.Hour}
+	}
+	res, err := (*insp).InsertTx(ctx, tx.Tx, args, &opts)
+	if err != nil {
+		return fmt.Errorf("notify: enqueue %s: %w", r.Kind, err)
+	}
+	if res.UniqueSkippedAsDuplicate {
+		s.log.Debug().Str("notification", string(r.Kind)).Int64("job_id", res.Job.ID).Msg("duplicate notification request dropped")
+	}
+	return nil
+}
+
+func (r Request) validate() (EmailArgs, error) {
+	spec, ok := kinds[r.Kind]
+	if !ok {
+		return EmailArgs{}, fmt.Errorf("notify: kind %q: %w", r.Kind, ErrUnknownKind)
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("notify: %s: %s: %w", r.Kind, fmt.Sprintf(format, a...), ErrInvalidRequest)
+	}
+	if r.UserID == "" && r.To == "" {
+		return EmailArgs{}, bad("UserID or To is required")
+	}
+	to := ""
+	if r.To != "" {
+		a, err := mail.ParseAddress(r.To)
+		if err != nil || addressDomain(a.Address) == "" {
+			return EmailArgs{}, bad("To is not an email address")
+		}
+		to = a.Address
+	}
+	if len(r.DedupKey) > maxDedupKey {
+		return EmailArgs{}, bad("DedupKey is longer than %d bytes", maxDedupKey)
+	}
+	for _, f := range spec.Required {
+		if strings.TrimSpace(r.Data[f]) == "" {
+			return EmailArgs{}, bad("data field %q is required", f)
+		}
+	}
+	for f, v := range r.Data {
+		if !contains(spec.Required, f) && !contains(spec.Optional, f) {
+			return EmailArgs{}, bad("data field %q is not one of the kind's fields", f)
+		}
+		if len(v) > maxDataValue {
+			return EmailArgs{}, bad("data field %q is longer than %d bytes", f, maxDataValue)
+		}
+		if isLinkField(f) {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return EmailArgs{}, bad("data field %q must be an absolute http(s) URL", f)
+			}
+		}
+	}
+	return EmailArgs{
+		Notification: r.Kind, UserID: r.UserID, To: to, Locale: r.Locale,
+		Data: r.Data, DedupKey: r.DedupKey,
+	}, nil
+}
+
+// Module returns notify's registry entry: its email worker, job kinds and
+// health (Postgres reachable and the queue set).
+func (s *Service) Module(version string) registry.Module {
+	return registry.Module{
+		Name:    "notify",
+		Version: version,
+		Health: func(ctx context.Context) error {
+			if s.inserter.Load() == nil {
+				return errors.New("notify: queue not set")
+			}
+			return s.db.PingContext(ctx)
+		},
+		Workers:  func(w *river.Workers) { river.AddWorker(w, &emailWorker{s: s}) },
+		JobKinds: []string{EmailArgs{}.Kind()},
+	}
+}

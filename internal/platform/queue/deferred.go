@@ -1,0 +1,30 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync/atomic"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Deferred inserts jobs through a Queue that is set after the modules
+// holding it were built: River's client needs every module's workers, and
+// the modules need something to insert with.
+type Deferred struct{ q atomic.Pointer[Queue] }
+
+// Set points d at q.
+func (d *Deferred) Set(q *Queue) { d.q.Store(q) }
+
+var errNoQueue = errors.New("queue: not started")
+
+// InsertTx inserts args in tx. It fails before Set.
+func (d *Deferred) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	q := d.q.Load()
+	if q == nil {
+		return nil, errNoQueue
+	}
+	return q.InsertTx(ctx, tx, args, opts)
+}

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS users.email_tokens;
+DROP TABLE IF EXISTS users.profiles;
+DROP TABLE IF EXISTS users.accounts;
