@@ -118,6 +118,8 @@ type Manager struct {
 	parser *jwt.Parser
 	set    atomic.Pointer[keySet]
 
+	verified *verifiedCache
+
 	// Database mode only.
 	db         *sqlx.DB
 	refreshing atomic.Bool  // a background reload is running
@@ -169,7 +171,8 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{
-		cfg: cfg,
+		verified: newVerifiedCache(),
+		cfg:      cfg,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 			jwt.WithIssuer(cfg.Issuer),
@@ -277,8 +280,12 @@ func (m *Manager) Issue(c Claims) (token string, expiresAt time.Time, err error)
 // Both are apperr Unauthorized. It reads the database only for an unknown
 // kid, at most once per 5 seconds.
 func (m *Manager) Verify(token string) (Claims, error) {
+	if c, ok := m.verified.get(token, m.now(), m.keyLive); ok {
+		return c, nil
+	}
 	var c jwtClaims
-	if _, err := m.parser.ParseWithClaims(token, &c, m.keyFunc); err != nil {
+	parsed, err := m.parser.ParseWithClaims(token, &c, m.keyFunc)
+	if err != nil {
 		if isOnlyExpired(err) {
 			return Claims{}, ErrTokenExpired
 		}
@@ -299,7 +306,14 @@ func (m *Manager) Verify(token string) (Claims, error) {
 	if c.IssuedAt != nil {
 		out.IssuedAt = c.IssuedAt.Time
 	}
+	kid, _ := parsed.Header["kid"].(string)
+	m.verified.put(token, kid, out, m.now())
 	return out, nil
+}
+
+// keyLive reports whether kid still verifies (not retired, not removed).
+func (m *Manager) keyLive(kid string) bool {
+	return m.current().byKID[kid] != nil
 }
 
 // isOnlyExpired reports whether err says the token is authentic and expired

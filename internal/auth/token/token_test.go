@@ -690,3 +690,28 @@ func TestJWKS(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifiedCache: a token verified once is answered from memory, but
+// expiry and key retirement still apply to it.
+func TestVerifiedCache(t *testing.T) {
+	t.Parallel()
+	m, b := setup(t)
+	tok, _, err := m.Issue(sampleClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		c, err := m.Verify(tok)
+		if err != nil || c.UserID != sampleClaims().UserID {
+			t.Fatalf("verify %d: %+v %v", i, c, err)
+		}
+	}
+	// Tampering with a cached token is still caught.
+	if _, err := m.Verify(tok + "x"); !errors.Is(err, token.ErrInvalidToken) {
+		t.Fatalf("tampered cached token: %v", err)
+	}
+	b.clock.Advance(token.DefaultTTL + token.Leeway + time.Second)
+	if _, err := m.Verify(tok); !errors.Is(err, token.ErrTokenExpired) {
+		t.Fatalf("expired cached token: %v, want token_expired", err)
+	}
+}
