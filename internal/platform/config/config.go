@@ -216,8 +216,7 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 	fs.Usage = func() { Usage(out, name) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			Usage(out, name)
-			return nil, nil, err
+			return nil, nil, err // fs.Usage has printed the settings
 		}
 		return nil, nil, &Error{Env: "flags", Msg: err.Error()}
 	}
