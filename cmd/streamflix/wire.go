@@ -80,4 +80,3 @@ func (a authNotifier) EnqueueTx(ctx context.Context, tx *sqlx.Tx, n auth.Notific
 
 // clientIP hands auth the client address the gateway settled on.
 func clientIP(r *http.Request) string { return gateway.ClientIP(r.Context()) }
-
