@@ -119,7 +119,11 @@ func loadConfig(name string, args []string, getenv func(string) string, stdout, 
 }
 
 func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) int {
-	log := logging.New(os.Stdout, cfg.LogLevel, cfg.LogFormat)
+	// Info lines are written in batches (at most 100ms late); warnings and
+	// errors flush at once. Close flushes on every way out of serve.
+	logBuf := logging.NewBuffer(os.Stdout, 0)
+	defer logBuf.Close()
+	log := logging.New(logBuf, cfg.LogLevel, cfg.LogFormat)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	m := NewMain(cfg, log, Version())

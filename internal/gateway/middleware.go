@@ -2,13 +2,11 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
-	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -24,14 +22,33 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/logging"
 )
 
-// requestState is shared by the outer middleware (access log) and the inner
-// ones (authentication) that learn things about the request later.
+// requestState is the one value begin adds to a request's context, and is
+// itself that context: the request id and logger (for logging.RequestID,
+// zerolog.Ctx and logging.Ctx), the client IP, and what inner middleware
+// learns later (the user, for the access log). One allocation instead of a
+// context per value and a logger per request.
 type requestState struct {
+	context.Context
+	log      logging.Scope
 	clientIP string
 	userID   string
+	// idHeader backs the X-Request-Id response header: a one-element slice
+	// with len == cap, so an Add by anyone else copies instead of writing
+	// here.
+	idHeader [1]string
 }
 
 type stateKey struct{}
+
+func (s *requestState) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return s
+	}
+	if v, ok := s.log.Value(key); ok {
+		return v
+	}
+	return s.Context.Value(key)
+}
 
 func stateFrom(ctx context.Context) *requestState {
 	s, _ := ctx.Value(stateKey{}).(*requestState)
@@ -46,13 +63,38 @@ func stateFrom(ctx context.Context) *requestState {
 // hop of X-Forwarded-For that is not itself a trusted proxy.
 func ClientIP(ctx context.Context) string { return stateFrom(ctx).clientIP }
 
-var saneRequestID = regexp.MustCompile(`^[A-Za-z0-9._:\-]{8,128}$`)
+// saneRequestID reports whether an incoming X-Request-Id may be kept: 8 to
+// 128 of A-Z a-z 0-9 . _ : - (nginx's map uses the same pattern).
+func saneRequestID(id string) bool {
+	if len(id) < 8 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
-// newID returns 16 random bytes in hex.
+// newID returns 128 random bits as 32 lowercase hex digits (the format
+// nginx and saneRequestID accept). The bits come from math/rand/v2, the
+// runtime's per-thread ChaCha8 generator seeded from the kernel: unique
+// across instances and restarts with overwhelming probability and not
+// practically guessable, at less than half crypto/rand's cost. A request id
+// is a correlation handle, not a secret.
 func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	const hexDigits = "0123456789abcdef"
+	var b [32]byte
+	for half := 0; half < 2; half++ {
+		v := rand.Uint64()
+		for i := 15; i >= 0; i-- {
+			b[half*16+i] = hexDigits[v&0xf]
+			v >>= 4
+		}
+	}
+	return string(b[:])
 }
 
 // begin is the outermost middleware: request id, client IP, logger in the
@@ -61,16 +103,14 @@ func (g *Gateway) begin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if !saneRequestID.MatchString(id) {
+		if !saneRequestID(id) {
 			id = newID()
 		}
-		w.Header().Set("X-Request-Id", id)
-		st := &requestState{clientIP: g.clientIP(r)}
-		l := g.log.With().Str("request_id", id).Logger()
-		ctx := logging.WithRequestID(r.Context(), id)
-		ctx = context.WithValue(ctx, stateKey{}, st)
-		ctx = l.WithContext(ctx)
-		r = r.WithContext(ctx)
+		st := &requestState{Context: r.Context(), clientIP: g.clientIP(r)}
+		st.log.Init(id, &g.log)
+		st.idHeader[0] = id
+		w.Header()["X-Request-Id"] = st.idHeader[:]
+		r = r.WithContext(st)
 
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		g.metrics.InFlight().Inc()
@@ -80,7 +120,7 @@ func (g *Gateway) begin(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				l.Error().Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).Msg("panic serving request")
+				st.log.Logger().Error().Str("panic", fmt.Sprint(p)).Bytes("stack", debug.Stack()).Msg("panic serving request")
 				if ww.Status() == 0 {
 					api.WriteError(ww, r, apperr.ErrInternal)
 				}
@@ -98,11 +138,13 @@ func (g *Gateway) begin(next http.Handler) http.Handler {
 			if g.quietRoutes[route] && status < 400 {
 				return
 			}
-			ev := l.Info()
+			// The root logger plus request_id, rather than the request's
+			// logger: the same line, without deriving a logger for it.
+			ev := g.log.Info()
 			if status >= 500 {
-				ev = l.Error()
+				ev = g.log.Error()
 			}
-			ev.Str("method", r.Method).Str("route", route).Str("path", r.URL.Path).
+			ev.Str("request_id", id).Str("method", r.Method).Str("route", route).Str("path", r.URL.Path).
 				Int("status", status).Int("bytes", ww.BytesWritten()).
 				Float64("duration_ms", float64(d.Microseconds())/1000).
 				Str("ip", st.clientIP)
@@ -129,24 +171,47 @@ func (g *Gateway) clientIP(r *http.Request) string {
 	if err != nil {
 		return host
 	}
-	peer = peer.Unmap()
-	if !g.trusted(peer) {
-		return peer.String()
+	peerText := host
+	if !g.trusted(peer.Unmap()) {
+		return addrString(peer, peerText)
 	}
+	// Walk the hops right to left across all X-Forwarded-For lines, as if
+	// they were joined with commas, without building the joined list.
 	xff := r.Header.Values("X-Forwarded-For")
-	hops := strings.Split(strings.Join(xff, ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break // garbage: stop believing the header here
+	for i := len(xff) - 1; i >= 0; i-- {
+		line := xff[i]
+		for {
+			hop := line
+			j := strings.LastIndexByte(line, ',')
+			if j >= 0 {
+				hop, line = line[j+1:], line[:j]
+			}
+			hop = strings.TrimSpace(hop)
+			a, err := netip.ParseAddr(hop)
+			if err != nil {
+				return addrString(peer, peerText) // garbage: stop believing the header here
+			}
+			if !g.trusted(a.Unmap()) {
+				return addrString(a, hop)
+			}
+			peer, peerText = a, hop
+			if j < 0 {
+				break
+			}
 		}
-		a = a.Unmap()
-		if !g.trusted(a) {
-			return a.String()
-		}
-		peer = a
 	}
-	return peer.String()
+	return addrString(peer, peerText)
+}
+
+// addrString returns a's text form, unmapped from IPv6 where it is an
+// IPv4-mapped address. text is what a was parsed from: netip accepts IPv4
+// only in its canonical dotted form, so for IPv4 text is returned as it is,
+// without allocating.
+func addrString(a netip.Addr, text string) string {
+	if a.Is4() {
+		return text
+	}
+	return a.Unmap().String()
 }
 
 func (g *Gateway) trusted(a netip.Addr) bool {
@@ -158,19 +223,37 @@ func (g *Gateway) trusted(a netip.Addr) bool {
 	return false
 }
 
+// headerValue returns v as a header value that can be shared by every
+// response: len == cap, so that Header.Add copies instead of appending into
+// it. Header.Set and Del replace the slice; nothing may write into it.
+func headerValue(v string) []string { return []string{v} }
+
+// securityHeaderValues are the headers every response carries, by canonical
+// key, so they are set without canonicalizing or allocating per request.
+var securityHeaderValues = []struct {
+	key string
+	val []string
+}{
+	{"X-Content-Type-Options", headerValue("nosniff")},
+	{"X-Frame-Options", headerValue("DENY")},
+	{"Referrer-Policy", headerValue("strict-origin-when-cross-origin")},
+	{"Cross-Origin-Opener-Policy", headerValue("same-origin")},
+	{"Permissions-Policy", headerValue("camera=(), microphone=(), geolocation=(), interest-cohort=()")},
+	{"Content-Security-Policy", headerValue("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; " +
+		"style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")},
+}
+
+var hstsValue = headerValue("max-age=63072000; includeSubDomains")
+
 // securityHeaders sets headers every response carries.
 func (g *Gateway) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "+
-			"style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+		for _, sh := range securityHeaderValues {
+			h[sh.key] = sh.val
+		}
 		if r.TLS != nil || (g.trustedPeer(r) && r.Header.Get("X-Forwarded-Proto") == "https") {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			h["Strict-Transport-Security"] = hstsValue
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -249,6 +332,14 @@ func (g *Gateway) rateLimit(scope string, next http.Handler) http.Handler {
 		return next
 	}
 	limit := cache.Limit{Rate: rate.N, Period: rate.Period, Burst: rate.Burst}
+	// What does not change between requests is formatted once.
+	burst := rate.Burst
+	if burst == 0 {
+		burst = rate.N
+	}
+	limitHeader := headerValue(strconv.Itoa(burst))
+	policyHeader := headerValue(fmt.Sprintf("%d;w=%d;burst=%d;comment=%q", rate.N, int(rate.Period.Seconds()), rate.Burst, scope))
+	keyPrefix := "rl:" + scope + ":"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var key string
 		if scope == "user" {
@@ -257,9 +348,9 @@ func (g *Gateway) rateLimit(scope string, next http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			key = "rl:user:" + p.UserID
+			key = keyPrefix + p.UserID
 		} else {
-			key = "rl:ip:" + ClientIP(r.Context())
+			key = keyPrefix + ClientIP(r.Context())
 		}
 		res, err := g.limiter.Allow(r.Context(), key, limit)
 		if err != nil {
@@ -269,11 +360,19 @@ func (g *Gateway) rateLimit(scope string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		// Keys in canonical form (RateLimit-* canonicalizes to Ratelimit-*).
+		// strconv.Itoa allocates nothing below 100, so no cache of ints.
 		h := w.Header()
-		h.Set("RateLimit-Limit", strconv.Itoa(res.Limit))
-		h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
-		h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(res.ResetAfter)))
-		h.Set("RateLimit-Policy", fmt.Sprintf("%d;w=%d;burst=%d;comment=%q", rate.N, int(rate.Period.Seconds()), rate.Burst, scope))
+		if res.Limit == burst {
+			h["Ratelimit-Limit"] = limitHeader
+		} else {
+			h["Ratelimit-Limit"] = []string{strconv.Itoa(res.Limit)}
+		}
+		vals := new([2]string)
+		vals[0], vals[1] = strconv.Itoa(res.Remaining), strconv.Itoa(ceilSeconds(res.ResetAfter))
+		h["Ratelimit-Remaining"] = vals[0:1:1]
+		h["Ratelimit-Reset"] = vals[1:2:2]
+		h["Ratelimit-Policy"] = policyHeader
 		if !res.Allowed {
 			e := *ErrRateLimited
 			e.RetryAfter = max(1, ceilSeconds(res.RetryAfter))
@@ -303,7 +402,9 @@ func (g *Gateway) opMiddleware(op api.Op, next http.Handler) http.Handler {
 			api.WriteError(w, r, api.ErrBodyTooLarge)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
 		if !op.Stream {
 			ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout)
 			defer cancel()

@@ -6,7 +6,8 @@
 // Both modes answer the same bodies. In gateway mode the rate limits are
 // enabled (at a limit no benchmark reaches) so the limiter's real code path
 // runs against the chosen cache backend, and the access log is written as
-// JSON to a real file (-log, default /dev/null) so its encoding cost counts.
+// JSON to a real file (-log, default /dev/null) through a logging.Buffer,
+// as streamflix serve writes it, so its encoding and writing cost counts.
 //
 //	benchserver -mode bare -addr 127.0.0.1:18080
 //	benchserver -mode gateway -cache redis -addr 127.0.0.1:18080   (REDIS_URL from the environment)
@@ -24,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"sync"
 	"syscall"
 	"time"
 
@@ -149,6 +151,8 @@ func bareHandler() http.Handler {
 
 // gatewayHandler builds the real gateway the way cmd/streamflix/app.go does,
 // minus Postgres, the queue and the registry, which these routes never touch.
+// The returned func closes what it opened, flushing the access log; it may
+// be called more than once.
 func gatewayHandler(addr, backend, logPath string) (http.Handler, func(), error) {
 	env := map[string]string{
 		"HTTP_ADDR": addr,
@@ -176,12 +180,18 @@ func gatewayHandler(addr, backend, logPath string) (http.Handler, func(), error)
 		return nil, nil, fmt.Errorf("-log: %w", err)
 	}
 	closers := []func(){func() { logFile.Close() }}
+	var closeOnce sync.Once
 	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
+		closeOnce.Do(func() {
+			for i := len(closers) - 1; i >= 0; i-- {
+				closers[i]()
+			}
+		})
 	}
-	log := logging.New(logFile, cfg.LogLevel, cfg.LogFormat)
+	// As streamflix serve: routine lines are written in batches.
+	logBuf := logging.NewBuffer(logFile, 0)
+	closers = append(closers, func() { logBuf.Close() })
+	log := logging.New(logBuf, cfg.LogLevel, cfg.LogFormat)
 	m := metrics.New(version)
 
 	var store *cache.Store

@@ -39,6 +39,7 @@ func TestSameBodies(t *testing.T) {
 	if got := serve(gw, "/api/v1/bench/item").Header().Get("RateLimit-Limit"); got != "100000000" {
 		t.Errorf("RateLimit-Limit = %q; want the per-IP limit to run", got)
 	}
+	closeGW() // flushes the access log
 	logged, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)

@@ -83,7 +83,9 @@ type LimitResult struct {
 }
 
 // Limiter is a rate limiter keyed by string, using the generic cell rate
-// algorithm (GCRA): a denied event consumes nothing.
+// algorithm (GCRA): a denied event consumes nothing. The Redis
+// implementation is exact across instances for bursts under 20 and within
+// a bounded error above; see NewRedis.
 type Limiter interface {
 	// Allow records one event for key if l permits it. Returns ErrInvalid if
 	// l is invalid.

@@ -228,6 +228,32 @@ func TestLimiter(t *testing.T) {
 			}
 		})
 
+		// A burst of 100 is one the Redis limiter reserves in batches of
+		// 10; from one instance it answers exactly as one event at a time.
+		t.Run("LargeBurstThenDeny", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			limit := cache.Limit{Rate: 100, Period: time.Hour} // burst 100, then one per 36s
+			for i := range 100 {
+				res := must[cache.LimitResult](t)(b.store.Limiter.Allow(b.ctx, "k", limit))
+				if !res.Allowed || res.Limit != 100 || res.Remaining != 99-i || res.RetryAfter != 0 {
+					t.Fatalf("event %d: %+v, want allowed with %d remaining", i+1, res, 99-i)
+				}
+				if res.ResetAfter <= 0 || res.ResetAfter > time.Hour {
+					t.Fatalf("event %d: ResetAfter %s, want in (0, 1h]", i+1, res.ResetAfter)
+				}
+			}
+			for i := range 3 {
+				res := must[cache.LimitResult](t)(b.store.Limiter.Allow(b.ctx, "k", limit))
+				if res.Allowed || res.Remaining != 0 || res.Limit != 100 {
+					t.Fatalf("event %d: %+v, want denied with 0 remaining", 101+i, res)
+				}
+				if res.RetryAfter <= 0 || res.RetryAfter > 36*time.Second {
+					t.Fatalf("event %d: RetryAfter %s, want in (0, 36s]", 101+i, res.RetryAfter)
+				}
+			}
+		})
+
 		t.Run("Burst", func(t *testing.T) {
 			t.Parallel()
 			b := setup(t)

@@ -1,6 +1,7 @@
 // Package logging sets up zerolog (JSON lines on stdout, pretty on a
-// terminal) and carries the request id and a request-scoped logger through
-// contexts, including into queued jobs.
+// terminal), optionally through a Buffer that saves a write per routine
+// line, and carries the request id and a request-scoped logger through
+// contexts (WithRequestID, or a Scope), including into queued jobs.
 package logging
 
 import (
@@ -15,7 +16,9 @@ import (
 )
 
 // New returns the root logger writing to w at level ("trace".."error") in
-// format ("json", "pretty" or "auto": pretty when w is a terminal).
+// format ("json", "pretty" or "auto": pretty when w is a terminal). w may
+// be a Buffer; "auto" then looks at the Buffer's destination, and pretty
+// lines go through it unheld.
 func New(w io.Writer, level, format string) zerolog.Logger {
 	lvl, err := zerolog.ParseLevel(level)
 	if err != nil {
@@ -29,6 +32,9 @@ func New(w io.Writer, level, format string) zerolog.Logger {
 }
 
 func isTerminal(w io.Writer) bool {
+	if b, ok := w.(*Buffer); ok {
+		w = b.w
+	}
 	f, ok := w.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
 }
