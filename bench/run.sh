@@ -129,6 +129,10 @@ own_ticks() {
 note "building"
 go build -o "$TMP/benchserver" ./bench/cmd/benchserver
 go build -o "$TMP/streamflix" ./cmd/streamflix
+go build -o "$TMP/authbench" ./bench/cmd/authbench
+if [ -n "${DATABASE_URL:-}" ]; then
+	"$TMP/streamflix" migrate up >/dev/null
+fi
 
 ROUTES=(/healthz /api/v1/bench/item)
 VARIANTS=("bare|bare net/http|-mode bare" "memory|gateway (memory)|-mode gateway -cache memory")
@@ -264,6 +268,29 @@ else
 	else
 		echo "idle RSS of streamflix serve: not measured (/readyz never answered 200)" >>"$TMP/report.txt"
 		tail -n 20 "$TMP/serve.out" | sed 's/^/  /' >&2
+	fi
+	stop "$pid"
+fi
+
+# Identity: login throughput next to raw argon2id hashing, and the cost of
+# the token check plus session lookup (bench/cmd/authbench).
+if [ -n "${DATABASE_URL:-}" ]; then
+	port=$(free_port)
+	email="bench-$(date +%s)-$$@example.com"
+	benchpw="plum-kettle-orbit-92"
+	echo "$benchpw" | MAIL_DIR="$TMP/mail" "$TMP/streamflix" admin create-user --email "$email" --password-stdin >/dev/null
+	note "identity: login throughput and token check"
+	HTTP_ADDR="127.0.0.1:$port" LOG_LEVEL=warn LOG_FORMAT=json DRAIN_DELAY=0s RATE_LIMIT_IP=0 RATE_LIMIT_USER=0 MAIL_DIR="$TMP/mail" \
+		"$TMP/streamflix" serve >"$TMP/serve-auth.out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	if wait_http "http://127.0.0.1:$port/readyz" 30; then
+		{
+			echo
+			"$TMP/authbench" -url "http://127.0.0.1:$port" -email "$email" -password "$benchpw" -duration "${TOTAL}s"
+		} >>"$TMP/report.txt"
+	else
+		echo "identity: not measured (/readyz never answered 200)" >>"$TMP/report.txt"
 	fi
 	stop "$pid"
 fi

@@ -591,6 +591,10 @@ func TestChangePasswordAndDeleteAccount(t *testing.T) {
 	id.signUp("kim@example.com")
 	here := id.login(base, "kim@example.com", goodPassword, "Laptop")
 	there := id.login(base, "kim@example.com", goodPassword, "Phone")
+	// A sign-in from a device not seen before is reported by email.
+	if _, text := id.mailTo("kim@example.com", "New sign-in"); !strings.Contains(text, "Phone") {
+		t.Fatalf("new sign-in email does not name the device:\n%s", text)
+	}
 
 	st, body := id.call(base, "POST", "/api/v1/account/password", here.AccessToken, map[string]string{"current_password": "nope-nope-nope", "new_password": "violet-harbor-lantern-7"}, nil)
 	wantStatus(t, "wrong current password", st, body, http.StatusForbidden, "wrong_password")
@@ -600,6 +604,7 @@ func TestChangePasswordAndDeleteAccount(t *testing.T) {
 	wantStatus(t, "other session", st, body, http.StatusUnauthorized, "session_revoked")
 	st, body = id.call(base, "GET", "/api/v1/account", here.AccessToken, nil, nil)
 	wantStatus(t, "this session", st, body, http.StatusOK, "")
+	id.mailTo("kim@example.com", "password was changed")
 
 	st, body = id.call(base, "DELETE", "/api/v1/account", here.AccessToken, map[string]string{"password": goodPassword}, nil)
 	wantStatus(t, "delete with old password", st, body, http.StatusForbidden, "wrong_password")
