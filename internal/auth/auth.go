@@ -289,27 +289,29 @@ func (s *Service) Login(ctx context.Context, email, pw string, dev Device, c Cli
 	if rehash {
 		s.rehash(ctx, acc.ID, pw)
 	}
+	// Two round trips in the common case: is the device known, then one
+	// statement opening the session with its refresh token. A transaction
+	// is needed only to queue the new-device email with it.
+	var prior struct {
+		Known bool `db:"known"`
+		Any   bool `db:"any"`
+	}
+	if err := s.DB.GetContext(ctx, &prior, `SELECT coalesce(bool_or(device_name = $2 AND user_agent = $3), false) AS known, count(*) > 0 AS any
+		FROM auth.sessions WHERE user_id = $1`, acc.ID, dev.Name, truncate(c.UserAgent, 512)); err != nil {
+		return Tokens{}, fmt.Errorf("find sessions: %w", err)
+	}
+	if !prior.Any || prior.Known {
+		return s.openSession(ctx, s.DB, acc, dev, c)
+	}
 	var t Tokens
 	err := pg.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		var known, any bool
-		if err := tx.GetContext(ctx, &known, `SELECT EXISTS (SELECT 1 FROM auth.sessions WHERE user_id = $1 AND device_name = $2 AND user_agent = $3)`,
-			acc.ID, dev.Name, c.UserAgent); err != nil {
-			return err
-		}
-		if err := tx.GetContext(ctx, &any, `SELECT EXISTS (SELECT 1 FROM auth.sessions WHERE user_id = $1)`, acc.ID); err != nil {
-			return err
-		}
 		var err error
-		t, err = s.openSessionTx(ctx, tx, acc, dev, c)
-		if err != nil {
+		if t, err = s.openSession(ctx, tx, acc, dev, c); err != nil {
 			return err
 		}
-		if any && !known {
-			return s.Notifier.EnqueueTx(ctx, tx, Notification{Kind: NotifyNewSignIn, UserID: acc.ID, Data: map[string]string{
-				"device": dev.Name + " (" + dev.Kind + ")", "ip": c.IP, "time": s.now().UTC().Format("2 Jan 2006 15:04 MST"),
-			}, DedupKey: "signin:" + t.Session.ID})
-		}
-		return nil
+		return s.Notifier.EnqueueTx(ctx, tx, Notification{Kind: NotifyNewSignIn, UserID: acc.ID, Data: map[string]string{
+			"device": dev.Name + " (" + dev.Kind + ")", "ip": c.IP, "time": s.now().UTC().Format("2 Jan 2006 15:04 MST"),
+		}, DedupKey: "signin:" + t.Session.ID})
 	})
 	return t, err
 }
@@ -363,16 +365,17 @@ func (s *Service) loginFailed(ctx context.Context, key, userID string, c Client)
 	return ErrInvalidCredentials
 }
 
-func (s *Service) openSessionTx(ctx context.Context, tx *sqlx.Tx, acc Account, dev Device, c Client) (Tokens, error) {
+// openSession inserts a session and its first refresh token in one
+// statement and issues the tokens.
+func (s *Service) openSession(ctx context.Context, e sqlx.ExecerContext, acc Account, dev Device, c Client) (Tokens, error) {
 	sess := SessionInfo{ID: uuid.NewString(), DeviceName: dev.Name, DeviceKind: dev.Kind}
-	_, err := tx.ExecContext(ctx, `INSERT INTO auth.sessions (id, user_id, device_name, device_kind, ip, user_agent)
-		VALUES ($1, $2, $3, $4, $5, $6)`, sess.ID, acc.ID, dev.Name, dev.Kind, c.IP, truncate(c.UserAgent, 512))
+	refresh, hash := newSecret()
+	_, err := e.ExecContext(ctx, `WITH s AS (
+			INSERT INTO auth.sessions (id, user_id, device_name, device_kind, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6))
+		INSERT INTO auth.refresh_tokens (token_hash, session_id, expires_at) VALUES ($7, $1, $8)`,
+		sess.ID, acc.ID, dev.Name, dev.Kind, c.IP, truncate(c.UserAgent, 512), hash, s.now().Add(s.cfg.RefreshTTL))
 	if err != nil {
 		return Tokens{}, fmt.Errorf("open session: %w", err)
-	}
-	refresh, err := s.newRefreshTx(ctx, tx, sess.ID)
-	if err != nil {
-		return Tokens{}, err
 	}
 	return s.tokens(acc, sess, Profile{}, refresh)
 }
