@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -23,6 +21,7 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/api"
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/pg"
+	"github.com/streamflix/streamflix/internal/platform/secret"
 )
 
 // Notification kinds auth sends (owned by notify).
@@ -156,18 +155,6 @@ type Session struct {
 	CreatedAt  time.Time `json:"created_at" db:"created_at"`
 	LastSeenAt time.Time `json:"last_seen_at" db:"last_seen_at"`
 	Current    bool      `json:"current" db:"-"`
-}
-
-func newSecret() (string, []byte) {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	t := base64.RawURLEncoding.EncodeToString(b[:])
-	return t, hashSecret(t)
-}
-
-func hashSecret(t string) []byte {
-	h := sha256.Sum256([]byte(t))
-	return h[:]
 }
 
 func validateDevice(d *Device) error {
@@ -369,7 +356,7 @@ func (s *Service) loginFailed(ctx context.Context, key, userID string, c Client)
 // statement and issues the tokens.
 func (s *Service) openSession(ctx context.Context, e sqlx.ExecerContext, acc Account, dev Device, c Client) (Tokens, error) {
 	sess := SessionInfo{ID: uuid.NewString(), DeviceName: dev.Name, DeviceKind: dev.Kind}
-	refresh, hash := newSecret()
+	refresh, hash := secret.New()
 	_, err := e.ExecContext(ctx, `WITH s AS (
 			INSERT INTO auth.sessions (id, user_id, device_name, device_kind, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6))
 		INSERT INTO auth.refresh_tokens (token_hash, session_id, expires_at) VALUES ($7, $1, $8)`,
@@ -391,7 +378,7 @@ func truncate(s string, n int) string {
 }
 
 func (s *Service) newRefreshTx(ctx context.Context, tx *sqlx.Tx, sessionID string) (string, error) {
-	refresh, hash := newSecret()
+	refresh, hash := secret.New()
 	_, err := tx.ExecContext(ctx, `INSERT INTO auth.refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)`,
 		hash, sessionID, s.now().Add(s.cfg.RefreshTTL))
 	if err != nil {
@@ -435,7 +422,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 		var r refreshRow
 		err := tx.GetContext(ctx, &r, `SELECT t.session_id, t.expires_at, t.rotated_at, s.user_id, s.profile_id, s.device_name, s.device_kind, s.revoked_at
 			FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id
-			WHERE t.token_hash = $1 FOR UPDATE OF t, s`, hashSecret(refresh))
+			WHERE t.token_hash = $1 FOR UPDATE OF t, s`, secret.Hash(refresh))
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrInvalidRefresh
 		}
@@ -473,7 +460,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE auth.refresh_tokens SET rotated_at = now() WHERE token_hash = $1`, hashSecret(refresh)); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE auth.refresh_tokens SET rotated_at = now() WHERE token_hash = $1`, secret.Hash(refresh)); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE auth.sessions SET last_seen_at = now(), ip = $2 WHERE id = $1`, r.SessionID, c.IP); err != nil {
@@ -693,7 +680,7 @@ func (s *Service) RequestReset(ctx context.Context, email string, c Client) erro
 		return err
 	}
 	return pg.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		tok, hash := newSecret()
+		tok, hash := secret.New()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO auth.reset_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`,
 			hash, acc.ID, s.now().Add(s.cfg.ResetTTL)); err != nil {
 			return fmt.Errorf("store reset token: %w", err)
@@ -714,7 +701,7 @@ func (s *Service) ConfirmReset(ctx context.Context, tok, newPassword string, c C
 	return pg.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
 		var userID string
 		err := tx.GetContext(ctx, &userID, `UPDATE auth.reset_tokens SET used_at = now()
-			WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id`, hashSecret(tok), s.now())
+			WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id`, secret.Hash(tok), s.now())
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrResetTokenInvalid
 		}

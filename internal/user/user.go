@@ -2,8 +2,6 @@ package user
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/pg"
+	"github.com/streamflix/streamflix/internal/platform/secret"
 )
 
 // Roles.
@@ -164,19 +163,6 @@ func NormalizeEmail(field, email string) (addr, key string, err error) {
 	return addr, strings.ToLower(addr), nil
 }
 
-// newToken returns a random URL-safe token and its SHA-256 hash.
-func newToken() (string, []byte) {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	t := base64.RawURLEncoding.EncodeToString(b[:])
-	return t, hashToken(t)
-}
-
-func hashToken(t string) []byte {
-	h := sha256.Sum256([]byte(t))
-	return h[:]
-}
-
 // SignUpInput is what a new viewer gives.
 type SignUpInput struct {
 	Email    string `json:"email"`
@@ -243,7 +229,7 @@ func (s *Service) signUp(ctx context.Context, in SignUpInput, verified bool, rol
 }
 
 func (s *Service) sendVerificationTx(ctx context.Context, tx *sqlx.Tx, accountID, email, purpose string) error {
-	token, hash := newToken()
+	token, hash := secret.New()
 	_, err := tx.ExecContext(ctx, `INSERT INTO users.email_tokens (token_hash, account_id, purpose, email, expires_at)
 		VALUES ($1, $2, $3, $4, $5)`, hash, accountID, purpose, email, s.now().Add(s.cfg.VerifyTTL))
 	if err != nil {
@@ -295,7 +281,7 @@ func (s *Service) ResendVerification(ctx context.Context, accountID string) erro
 func (s *Service) VerifyEmail(ctx context.Context, token string) (Account, error) {
 	var acc Account
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		t, err := useEmailToken(ctx, tx, hashToken(token), s.now())
+		t, err := useEmailToken(ctx, tx, secret.Hash(token), s.now())
 		if err != nil {
 			return err
 		}
