@@ -130,6 +130,7 @@ note "building"
 go build -o "$TMP/benchserver" ./bench/cmd/benchserver
 go build -o "$TMP/streamflix" ./cmd/streamflix
 go build -o "$TMP/authbench" ./bench/cmd/authbench
+go build -o "$TMP/notifybench" ./bench/cmd/notifybench
 if [ -n "${DATABASE_URL:-}" ]; then
 	"$TMP/streamflix" migrate up >/dev/null
 fi
@@ -293,6 +294,16 @@ if [ -n "${DATABASE_URL:-}" ]; then
 		echo "identity: not measured (/readyz never answered 200)" >>"$TMP/report.txt"
 	fi
 	stop "$pid"
+fi
+
+# Notifications: emails per second through River to a loopback SMTP server
+# next to a plain loop with the same mailer (bench/cmd/notifybench).
+if [ -n "${DATABASE_URL:-}" ]; then
+	note "notify: emails through River vs direct"
+	{
+		echo
+		"$TMP/notifybench" -n 500 || echo "notify: not measured (notifybench failed)"
+	} >>"$TMP/report.txt" 2>&1
 fi
 
 mkdir -p "$(dirname "$RESULTS")"

@@ -295,10 +295,13 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	m.Notify, err = notify.New(notify.Config{
 		SMTPHost: cfg.SMTPHost, SMTPPort: cfg.SMTPPort, SMTPUsername: cfg.SMTPUsername, SMTPPassword: cfg.SMTPPassword,
 		SMTPTLS: cfg.SMTPTLS, From: cfg.MailFrom, MailDir: cfg.MailDir, PublicURL: cfg.PublicURL,
+		DatabaseURL: cfg.DatabaseURL,
 	}, m.DB, recipients, m.Log)
 	if err != nil {
 		return err
 	}
+	// The inbox listener runs until ctx ends (SIGTERM), closing live streams so shutdown is not held up.
+	go m.Notify.Listen(ctx)
 	m.Notify.SetInserter(jobs)
 	hasher := password.NewHasher(password.OWASP, 0)
 	accounts := &authAccounts{}

@@ -27,8 +27,13 @@
 // commit but before the send, or after the delivery was recorded) sends
 // nothing twice.
 //
-// Not yet here (a later issue): the in-app inbox, live updates over SSE,
-// per-user preferences and signed unsubscribe links. Kinds already declare
-// whether they are essential (cannot be turned off), and Message carries a
-// List-Unsubscribe URL for the mail that can be.
+// Also here: the in-app inbox (notify.notifications, written in the
+// caller's transaction by EnqueueTx for kinds marked InApp), live updates
+// over SSE (pg_notify on channel notify_inbox at commit; one LISTEN
+// connection per instance, Service.Listen, fans out to local streams;
+// Last-Event-ID replays by the per-user event id), per-user preferences
+// (notify.preferences; essential kinds cannot be turned off), signed
+// one-click unsubscribe links (HMAC-SHA256, key in notify.secrets) and the
+// operators' list of failed deliveries (retried through the queue admin's
+// job retry).
 package notify

@@ -95,6 +95,20 @@ func (s *Service) deliver(ctx context.Context, job *rivertype.JobRow, a EmailArg
 		return river.JobCancel(cause)
 	}
 
+	if a.UserID != "" && !a.Notification.Essential() {
+		// The user may have turned this kind off since it was asked for.
+		email, _, err := effectivePreference(ctx, s.db, a.UserID, a.Notification)
+		if err != nil {
+			return err
+		}
+		if !email {
+			if err := markSkipped(bg, s.db, d.ID); err != nil {
+				return err
+			}
+			log.Info().Msg("email not sent: the user turned this kind off")
+			return nil
+		}
+	}
 	msg, err := s.compose(ctx, a, d.MessageID)
 	if err != nil {
 		if IsPermanent(err) {
@@ -175,7 +189,13 @@ func (s *Service) compose(ctx context.Context, a EmailArgs, messageID string) (*
 	if err != nil {
 		return nil, &PermanentError{fmt.Errorf("recipient address: %w", err)}
 	}
-	r, err := s.tmpl.render(a.Notification, locale, a.Data, name, addr.Address, s.appURL)
+	unsub := ""
+	if a.UserID != "" && !a.Notification.Essential() {
+		if unsub, err = s.unsubscribeURL(ctx, a.UserID, a.Notification); err != nil {
+			return nil, err
+		}
+	}
+	r, err := s.tmpl.render(a.Notification, locale, a.Data, name, addr.Address, s.appURL, unsub)
 	if err != nil {
 		// Start-up rendered every template; this is a bug, and retrying
 		// renders the same.
@@ -188,5 +208,7 @@ func (s *Service) compose(ctx context.Context, a EmailArgs, messageID string) (*
 		Subject:   r.Subject,
 		Text:      r.Text,
 		HTML:      r.HTML,
+
+		ListUnsubscribe: unsub,
 	}, nil
 }

@@ -31,6 +31,10 @@ const (
 	// the time it is sent, so the request carries the address in To (and
 	// the locale in Locale).
 	AccountDeleted Kind = "account_deleted"
+	// NewContent tells a user that something they may want to watch is
+	// out, such as a new season. Data: title, link. Not essential: users
+	// may turn it off, and its email carries a one-click unsubscribe link.
+	NewContent Kind = "new_content"
 )
 
 // kindSpec is what a kind declares besides its template files.
@@ -43,6 +47,10 @@ type kindSpec struct {
 	// Essential mail (security, billing) cannot be turned off by a user's
 	// preferences.
 	Essential bool
+	// InApp kinds also land in the user's in-app inbox (unless the user
+	// turned that off). Kinds whose data is a secret (sign-in links) are
+	// never in-app: the inbox is not a place for credentials.
+	InApp bool
 }
 
 // kinds is every notification notify can send. Adding one is a line here
@@ -51,9 +59,10 @@ var kinds = map[Kind]kindSpec{
 	EmailVerification: {Required: []string{"link"}, Essential: true},
 	EmailChange:       {Required: []string{"link"}, Essential: true},
 	PasswordReset:     {Required: []string{"link", "expires_in"}, Essential: true},
-	NewSignIn:         {Required: []string{"device", "ip", "time"}, Essential: true},
-	PasswordChanged:   {Essential: true},
+	NewSignIn:         {Required: []string{"device", "ip", "time"}, Essential: true, InApp: true},
+	PasswordChanged:   {Essential: true, InApp: true},
 	AccountDeleted:    {Essential: true},
+	NewContent:        {Required: []string{"title", "link"}, InApp: true},
 }
 
 // fieldName is the shape of a data field: lower snake case, so that fields
@@ -80,6 +89,9 @@ func (k Kind) Valid() bool {
 // Essential reports whether k is security or billing mail, which a user
 // cannot turn off. Unknown kinds are not essential.
 func (k Kind) Essential() bool { return kinds[k].Essential }
+
+// InApp reports whether k also goes to the in-app inbox.
+func (k Kind) InApp() bool { return kinds[k].InApp }
 
 // checkKinds validates the kinds table itself; a mistake in it is a
 // programming error caught at start-up.

@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -51,6 +52,14 @@ type Config struct {
 	// PublicURL (PUBLIC_URL) is where users reach streamflix, for links in
 	// the templates (default "http://localhost:8080").
 	PublicURL string
+
+	// DatabaseURL is the Postgres URL the inbox listener (Listen) opens
+	// its own LISTEN connection with. Empty: no live updates.
+	DatabaseURL string
+	// UnsubscribeSecret (UNSUBSCRIBE_SECRET) signs unsubscribe links.
+	// Empty (the default): a random key generated once and kept in
+	// notify.secrets, shared by every instance.
+	UnsubscribeSecret string
 
 	// Mailer, when set, replaces the mailer chosen from the fields above
 	// (for tests, or another transport). Not from the environment.
@@ -130,6 +139,12 @@ type Service struct {
 	appURL     string
 	jobTimeout time.Duration
 	inserter   atomic.Pointer[Inserter]
+
+	hub         *hub
+	databaseURL string
+	listening   atomic.Bool
+	keyMu       sync.Mutex
+	unsubKey    []byte // nil until first use
 }
 
 // New parses and test-renders every kind's templates and picks the mailer:
@@ -170,7 +185,12 @@ func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*S
 		appURL: strings.TrimRight(cfg.PublicURL, "/"),
 		// Room for the recipient lookup and an SMTP conversation whose
 		// every step may take SMTPTimeout.
-		jobTimeout: 4*cfg.SMTPTimeout + 30*time.Second,
+		jobTimeout:  4*cfg.SMTPTimeout + 30*time.Second,
+		hub:         newHub(),
+		databaseURL: cfg.DatabaseURL,
+	}
+	if cfg.UnsubscribeSecret != "" {
+		s.unsubKey = []byte(cfg.UnsubscribeSecret)
 	}
 	s.mailer = cfg.Mailer
 	switch {
@@ -236,8 +256,10 @@ const (
 )
 
 // EnqueueTx asks for r to be sent once tx commits: it inserts the email job
-// in tx, so a rolled-back transaction sends nothing. A repeated DedupKey is
-// accepted and dropped. It returns ErrUnknownKind or ErrInvalidRequest
+// in tx, so a rolled-back transaction sends nothing, and, for kinds shown
+// in-app, the user's inbox row (announced to live streams at commit). The
+// user's preferences apply: a non-essential kind turned off in a channel
+// is not sent there. A repeated DedupKey is accepted and dropped. It returns ErrUnknownKind or ErrInvalidRequest
 // (wrapped, naming the field) for a request the kind does not accept, and
 // an internal error when the queue is not set or the insert fails.
 func (s *Service) EnqueueTx(ctx context.Context, tx *sqlx.Tx, r Request) error {
@@ -248,6 +270,20 @@ func (s *Service) EnqueueTx(ctx context.Context, tx *sqlx.Tx, r Request) error {
 	insp := s.inserter.Load()
 	if insp == nil {
 		return errors.New("notify: no queue to insert into (SetInserter was not called)")
+	}
+	if r.UserID != "" {
+		email, inApp, err := effectivePreference(ctx, tx, r.UserID, r.Kind)
+		if err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		if inApp && r.Kind.InApp() {
+			if err := s.insertNotificationTx(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		if !email {
+			return nil
+		}
 	}
 	opts := args.InsertOpts()
 	if args.DedupKey != "" {
@@ -313,8 +349,8 @@ func (r Request) validate() (EmailArgs, error) {
 	}, nil
 }
 
-// Module returns notify's registry entry: its email worker, job kinds and
-// health (Postgres reachable and the queue set).
+// Module returns notify's registry entry: its routes, email worker, job
+// kinds and health (Postgres reachable and the queue set).
 func (s *Service) Module(version string) registry.Module {
 	return registry.Module{
 		Name:    "notify",
@@ -325,6 +361,7 @@ func (s *Service) Module(version string) registry.Module {
 			}
 			return s.db.PingContext(ctx)
 		},
+		Routes:   s.routes,
 		Workers:  func(w *river.Workers) { river.AddWorker(w, &emailWorker{s: s}) },
 		JobKinds: []string{EmailArgs{}.Kind()},
 	}

@@ -16,6 +16,8 @@ const (
 	StatusSending = "sending"
 	StatusSent    = "sent"
 	StatusFailed  = "failed"
+	// StatusSkipped: the user turned the kind's email off before it went.
+	StatusSkipped = "skipped"
 )
 
 // maxErrorText bounds the error kept on a delivery.
@@ -117,4 +119,14 @@ func errorText(err error) string {
 
 func nullString(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
+}
+
+// markSkipped records that the email was not sent because the user turned
+// it off.
+func markSkipped(ctx context.Context, q sqlx.ExecerContext, id string) error {
+	_, err := q.ExecContext(ctx, `UPDATE notify.deliveries SET status = 'skipped', updated_at = now() WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("record delivery %s skipped: %w", id, err)
+	}
+	return nil
 }

@@ -219,21 +219,44 @@ func (t *templates) lookup(k Kind, locale string) *kindTemplates {
 }
 
 // render renders k for a recipient. data holds the request's fields; the
-// templates also get Name, Email and AppURL, and the layout Subject.
-func (t *templates) render(k Kind, locale string, data map[string]string, name, email, appURL string) (rendered, error) {
+// templates also get Name, Email, AppURL and UnsubscribeURL (empty for
+// essential mail), and the layout Subject.
+func (t *templates) render(k Kind, locale string, data map[string]string, name, email, appURL, unsubscribeURL string) (rendered, error) {
 	kt := t.lookup(k, locale)
 	if kt == nil {
 		return rendered{}, fmt.Errorf("notify: kind %q has no templates", k)
 	}
-	return kt.render(templateData(data, name, email, appURL))
+	td := templateData(data, name, email, appURL)
+	td["UnsubscribeURL"] = unsubscribeURL
+	return kt.render(td)
+}
+
+// renderInApp renders k for the in-app inbox: the subject is the title and
+// the kind's plain-text body, without the email layout, is the body.
+func (t *templates) renderInApp(k Kind, locale string, data map[string]string, appURL string) (title, body string, err error) {
+	kt := t.lookup(k, locale)
+	if kt == nil {
+		return "", "", fmt.Errorf("notify: kind %q has no templates", k)
+	}
+	td := templateData(data, "", "", appURL)
+	var b bytes.Buffer
+	if err := kt.subject.Execute(&b, td); err != nil {
+		return "", "", err
+	}
+	title = strings.Join(strings.Fields(b.String()), " ")
+	b.Reset()
+	if err := kt.text.ExecuteTemplate(&b, "content", td); err != nil {
+		return "", "", err
+	}
+	return title, strings.TrimSpace(b.String()), nil
 }
 
 func templateData(data map[string]string, name, email, appURL string) map[string]any {
-	m := make(map[string]any, len(data)+4)
+	m := make(map[string]any, len(data)+5)
 	for k, v := range data {
 		m[k] = v
 	}
-	m["Name"], m["Email"], m["AppURL"] = name, email, appURL
+	m["Name"], m["Email"], m["AppURL"], m["UnsubscribeURL"] = name, email, appURL, ""
 	return m
 }
 
