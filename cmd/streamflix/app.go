@@ -22,6 +22,7 @@ import (
 	"github.com/streamflix/streamflix/internal/auth"
 	"github.com/streamflix/streamflix/internal/auth/password"
 	"github.com/streamflix/streamflix/internal/auth/token"
+	"github.com/streamflix/streamflix/internal/content"
 	"github.com/streamflix/streamflix/internal/gateway"
 	"github.com/streamflix/streamflix/internal/notify"
 	"github.com/streamflix/streamflix/internal/platform/api"
@@ -317,6 +318,8 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	m.Registry.Add(user.NewHandler(m.Users).Module(m.Version))
 	m.Registry.Add(auth.NewHandler(m.Auth, clientIP).Module(m.Version))
 	m.Registry.Add(m.Notify.Module(m.Version))
+	catalog := content.NewService(content.Config{}, m.DB, m.Store.Cache, m.Log)
+	m.Registry.Add(content.NewHandler(catalog).Module(m.Version))
 	return nil
 }
 

@@ -1,0 +1,740 @@
+package content
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/streamflix/streamflix/internal/platform/pg"
+)
+
+// CreditInput puts a person in a title.
+type CreditInput struct {
+	PersonID  string `json:"person_id"`
+	Role      string `json:"role"`
+	Character string `json:"character,omitempty"`
+}
+
+// TitleInput creates or replaces a title. Genres are slugs; People are
+// listed in billing order. A PATCH applies its fields over the current
+// TitleInput (an explicit null clears an optional field).
+type TitleInput struct {
+	ExternalKey    *string       `json:"external_key,omitempty"`
+	Kind           string        `json:"kind"`
+	Name           string        `json:"name"`
+	OriginalName   string        `json:"original_name,omitempty"`
+	Synopsis       string        `json:"synopsis,omitempty"`
+	ReleaseYear    *int          `json:"release_year,omitempty"`
+	RuntimeMinutes *int          `json:"runtime_minutes,omitempty"`
+	MaturityRating string        `json:"maturity_rating"`
+	Languages      []string      `json:"languages,omitempty"`
+	Tags           []string      `json:"tags,omitempty"`
+	AvailableFrom  *time.Time    `json:"available_from,omitempty"`
+	AvailableUntil *time.Time    `json:"available_until,omitempty"`
+	Poster         string        `json:"poster,omitempty"`
+	Backdrop       string        `json:"backdrop,omitempty"`
+	VideoID        *string       `json:"video_id,omitempty"`
+	Genres         []string      `json:"genres,omitempty"`
+	People         []CreditInput `json:"people,omitempty"`
+}
+
+func validYear(f *fieldErrs, field string, y *int) {
+	if y != nil && (*y < 1870 || *y > 2200) {
+		f.add(field, "out_of_range", "Must be a year from 1870 to 2200.")
+	}
+}
+
+func validRuntime(f *fieldErrs, field string, m *int) {
+	if m != nil && (*m < 1 || *m > 10000) {
+		f.add(field, "out_of_range", "Must be a whole number of minutes from 1 to 10000.")
+	}
+}
+
+func (in *TitleInput) validate() error {
+	var f fieldErrs
+	if in.ExternalKey != nil {
+		f.required("external_key", *in.ExternalKey, maxNameLen)
+	}
+	if in.Kind != KindMovie && in.Kind != KindSeries {
+		f.add("kind", "invalid", `Must be "movie" or "series".`)
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	f.required("name", in.Name, maxNameLen)
+	f.text("original_name", in.OriginalName, maxNameLen)
+	f.text("synopsis", in.Synopsis, maxTextLen)
+	validYear(&f, "release_year", in.ReleaseYear)
+	validRuntime(&f, "runtime_minutes", in.RuntimeMinutes)
+	if _, ok := Ratings[in.MaturityRating]; !ok {
+		f.add("maturity_rating", "invalid", "Must be one of G, PG, PG-13, R, NC-17, TV-Y, TV-Y7, TV-G, TV-PG, TV-14, TV-MA.")
+	}
+	if len(in.Languages) > maxListItems {
+		f.add("languages", "too_many", "At most "+strconv.Itoa(maxListItems)+" languages.")
+	}
+	for i, l := range in.Languages {
+		if !langRE.MatchString(l) {
+			f.add(fmt.Sprintf("languages[%d]", i), "invalid", `Must be a language code such as "en" or "pt-BR".`)
+		}
+	}
+	if len(in.Tags) > maxListItems {
+		f.add("tags", "too_many", "At most "+strconv.Itoa(maxListItems)+" tags.")
+	}
+	for i, t := range in.Tags {
+		f.required(fmt.Sprintf("tags[%d]", i), t, maxTagLen)
+	}
+	if in.AvailableFrom != nil && in.AvailableUntil != nil && !in.AvailableUntil.After(*in.AvailableFrom) {
+		f.add("available_until", "before_available_from", "Must be after available_from.")
+	}
+	f.text("poster", in.Poster, maxNameLen)
+	f.text("backdrop", in.Backdrop, maxNameLen)
+	if in.VideoID != nil {
+		f.required("video_id", *in.VideoID, maxNameLen)
+		if in.Kind == KindSeries {
+			f.add("video_id", "series_video", "A series plays its episodes' videos; attach video to episodes.")
+		}
+	}
+	if in.Kind == KindSeries && in.RuntimeMinutes != nil {
+		f.add("runtime_minutes", "series_runtime", "A series has runtimes on its episodes.")
+	}
+	if len(in.Genres) > maxListItems {
+		f.add("genres", "too_many", "At most "+strconv.Itoa(maxListItems)+" genres.")
+	}
+	if len(in.People) > maxPeople {
+		f.add("people", "too_many", "At most "+strconv.Itoa(maxPeople)+" people.")
+	}
+	seen := map[string]bool{}
+	for i, c := range in.People {
+		field := fmt.Sprintf("people[%d]", i)
+		if !validUUID(c.PersonID) {
+			f.add(field+".person_id", "invalid", "Must be a person's id.")
+		}
+		switch c.Role {
+		case RoleActor, RoleDirector, RoleWriter, RoleCreator:
+		default:
+			f.add(field+".role", "invalid", "Must be actor, director, writer or creator.")
+		}
+		f.text(field+".character", c.Character, maxNameLen)
+		k := strings.ToLower(c.PersonID) + "/" + c.Role
+		if seen[k] {
+			f.add(field, "duplicate", "This person already has this role in the title.")
+		}
+		seen[k] = true
+	}
+	return f.err()
+}
+
+// CreateTitle adds a draft title. It returns a validation error naming the
+// field at fault (including unknown genres and people), or ErrExternalKey.
+func (s *Service) CreateTitle(ctx context.Context, in TitleInput) (AdminTitle, error) {
+	if err := in.validate(); err != nil {
+		return AdminTitle{}, err
+	}
+	id := newID()
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO content.titles (id, external_key, kind, name, original_name, synopsis, release_year,
+			runtime_minutes, maturity_rating, languages, tags, available_from, available_until, poster_key, backdrop_key, video_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			id, in.ExternalKey, in.Kind, in.Name, in.OriginalName, in.Synopsis, in.ReleaseYear, in.RuntimeMinutes, in.MaturityRating,
+			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.Poster, in.Backdrop, in.VideoID)
+		if err != nil {
+			return mapErr(err)
+		}
+		return s.setRelations(ctx, tx, id, in)
+	})
+	if err != nil {
+		return AdminTitle{}, err
+	}
+	s.bump(ctx)
+	return s.AdminTitle(ctx, id)
+}
+
+// setRelations replaces the title's genres and people and refreshes what
+// derives from them.
+func (s *Service) setRelations(ctx context.Context, tx *sqlx.Tx, id string, in TitleInput) error {
+	var f fieldErrs
+	if _, err := tx.ExecContext(ctx, `DELETE FROM content.title_genres WHERE title_id = $1`, id); err != nil {
+		return fmt.Errorf("clear genres: %w", err)
+	}
+	if len(in.Genres) > 0 {
+		var found []string
+		if err := tx.SelectContext(ctx, &found, `SELECT slug FROM content.genres WHERE slug = ANY($1)`, pq.StringArray(in.Genres)); err != nil {
+			return fmt.Errorf("find genres: %w", err)
+		}
+		have := map[string]bool{}
+		for _, g := range found {
+			have[g] = true
+		}
+		for i, g := range in.Genres {
+			if !have[g] {
+				f.add(fmt.Sprintf("genres[%d]", i), "unknown", "No genre has this slug.")
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO content.title_genres (title_id, genre_id)
+			SELECT $1, id FROM content.genres WHERE slug = ANY($2) ON CONFLICT DO NOTHING`, id, pq.StringArray(in.Genres)); err != nil {
+			return fmt.Errorf("set genres: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM content.title_people WHERE title_id = $1`, id); err != nil {
+		return fmt.Errorf("clear people: %w", err)
+	}
+	if len(in.People) > 0 {
+		ids := make([]string, len(in.People))
+		for i, c := range in.People {
+			ids[i] = strings.ToLower(c.PersonID)
+		}
+		var found []string
+		if err := tx.SelectContext(ctx, &found, `SELECT id::text FROM content.people WHERE id = ANY($1::uuid[])`, pq.StringArray(ids)); err != nil {
+			return fmt.Errorf("find people: %w", err)
+		}
+		have := map[string]bool{}
+		for _, p := range found {
+			have[p] = true
+		}
+		for i, c := range in.People {
+			if !have[ids[i]] {
+				f.add(fmt.Sprintf("people[%d].person_id", i), "unknown", "No person has this id.")
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO content.title_people (title_id, person_id, role, character, position)
+				VALUES ($1, $2, $3, $4, $5)`, id, ids[i], c.Role, c.Character, i); err != nil {
+				return fmt.Errorf("set people: %w", err)
+			}
+		}
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	return refreshDerived(ctx, tx, id)
+}
+
+// AdminTitle returns a title whatever its status, with its people and
+// seasons, or ErrTitleNotFound.
+func (s *Service) AdminTitle(ctx context.Context, id string) (AdminTitle, error) {
+	row, err := findAdminTitle(ctx, s.db, id, false)
+	if err != nil {
+		return AdminTitle{}, err
+	}
+	t := row.admin()
+	if t.People, err = credits(ctx, s.db, id); err != nil {
+		return AdminTitle{}, err
+	}
+	if t.Seasons, err = seasons(ctx, s.db, id); err != nil {
+		return AdminTitle{}, err
+	}
+	return t, nil
+}
+
+// TitleInput returns the title's current values as a TitleInput, the base a
+// PATCH applies over. It returns ErrTitleNotFound.
+func (s *Service) TitleInput(ctx context.Context, id string) (TitleInput, error) {
+	t, err := s.AdminTitle(ctx, id)
+	if err != nil {
+		return TitleInput{}, err
+	}
+	in := TitleInput{ExternalKey: t.ExternalKey, Kind: t.Kind, Name: t.Name, OriginalName: t.OriginalName, Synopsis: t.Synopsis,
+		ReleaseYear: t.Year, RuntimeMinutes: t.RuntimeMinutes, MaturityRating: t.MaturityRating, Languages: t.Languages, Tags: t.Tags,
+		AvailableFrom: t.AvailableFrom, AvailableUntil: t.AvailableUntil, Poster: t.Artwork.Poster, Backdrop: t.Artwork.Backdrop, VideoID: t.VideoID}
+	for _, g := range t.Genres {
+		in.Genres = append(in.Genres, g.Slug)
+	}
+	for _, c := range t.People {
+		in.People = append(in.People, CreditInput{PersonID: c.PersonID, Role: c.Role, Character: c.Character})
+	}
+	return in, nil
+}
+
+// UpdateTitle replaces the title's fields, genres and people with in. The
+// kind of a title cannot change. It returns ErrTitleNotFound, ErrExternalKey
+// or a validation error.
+func (s *Service) UpdateTitle(ctx context.Context, id string, in TitleInput) (AdminTitle, error) {
+	if err := in.validate(); err != nil {
+		return AdminTitle{}, err
+	}
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		cur, err := findAdminTitle(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if cur.Kind != in.Kind {
+			var f fieldErrs
+			f.add("kind", "immutable", "The kind of a title cannot change.")
+			return f.err()
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE content.titles SET external_key = $2, name = $3, original_name = $4, synopsis = $5,
+			release_year = $6, runtime_minutes = $7, maturity_rating = $8, languages = $9, tags = $10, available_from = $11,
+			available_until = $12, poster_key = $13, backdrop_key = $14, video_id = $15, updated_at = now() WHERE id = $1`,
+			id, in.ExternalKey, in.Name, in.OriginalName, in.Synopsis, in.ReleaseYear, in.RuntimeMinutes, in.MaturityRating,
+			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.Poster, in.Backdrop, in.VideoID)
+		if err != nil {
+			return mapErr(err)
+		}
+		return s.setRelations(ctx, tx, id, in)
+	})
+	if err != nil {
+		return AdminTitle{}, err
+	}
+	s.bump(ctx)
+	return s.AdminTitle(ctx, id)
+}
+
+// DeleteTitle removes a title with its seasons and episodes. It returns
+// ErrTitleNotFound.
+func (s *Service) DeleteTitle(ctx context.Context, id string) error {
+	if !validUUID(id) {
+		return ErrTitleNotFound
+	}
+	res, err := s.db.ExecContext(ctx, `DELETE FROM content.titles WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("delete title: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrTitleNotFound
+	}
+	s.bump(ctx)
+	return nil
+}
+
+// SetPublished publishes or unpublishes a title. A title keeps the time it
+// was first published, which orders browse lists. It returns
+// ErrTitleNotFound.
+func (s *Service) SetPublished(ctx context.Context, id string, published bool) (AdminTitle, error) {
+	if !validUUID(id) {
+		return AdminTitle{}, ErrTitleNotFound
+	}
+	status := StatusDraft
+	if published {
+		status = StatusPublished
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE content.titles SET status = $2,
+		published_at = CASE WHEN $2 = 'published' THEN coalesce(published_at, now()) ELSE published_at END,
+		updated_at = now() WHERE id = $1`, id, status)
+	if err != nil {
+		return AdminTitle{}, fmt.Errorf("publish title: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return AdminTitle{}, ErrTitleNotFound
+	}
+	s.bump(ctx)
+	return s.AdminTitle(ctx, id)
+}
+
+// SeasonInput creates or replaces a season.
+type SeasonInput struct {
+	Number   int    `json:"number"`
+	Name     string `json:"name,omitempty"`
+	Synopsis string `json:"synopsis,omitempty"`
+	Year     *int   `json:"year,omitempty"`
+}
+
+func (in SeasonInput) validate() error {
+	var f fieldErrs
+	if in.Number < 1 || in.Number > 1000 {
+		f.add("number", "out_of_range", "Must be a whole number from 1 to 1000.")
+	}
+	f.text("name", in.Name, maxNameLen)
+	f.text("synopsis", in.Synopsis, maxTextLen)
+	validYear(&f, "year", in.Year)
+	return f.err()
+}
+
+// CreateSeason adds a season to a series. It returns ErrTitleNotFound,
+// ErrNotSeries, ErrSeasonTaken or a validation error.
+func (s *Service) CreateSeason(ctx context.Context, titleID string, in SeasonInput) (Season, error) {
+	if err := in.validate(); err != nil {
+		return Season{}, err
+	}
+	id := newID()
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		t, err := findAdminTitle(ctx, tx, titleID, true)
+		if err != nil {
+			return err
+		}
+		if t.Kind != KindSeries {
+			return ErrNotSeries
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO content.seasons (id, title_id, number, name, synopsis, year) VALUES ($1, $2, $3, $4, $5, $6)`,
+			id, titleID, in.Number, in.Name, in.Synopsis, in.Year)
+		if err != nil {
+			return mapErr(err)
+		}
+		return touch(ctx, tx, titleID)
+	})
+	if err != nil {
+		return Season{}, err
+	}
+	s.bump(ctx)
+	return s.Season(ctx, id)
+}
+
+// touch marks a title updated and refreshes what derives from its parts.
+func touch(ctx context.Context, tx *sqlx.Tx, titleID string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE content.titles SET updated_at = now() WHERE id = $1`, titleID); err != nil {
+		return fmt.Errorf("touch title: %w", err)
+	}
+	return refreshDerived(ctx, tx, titleID)
+}
+
+// Season returns a season with its episodes, or ErrSeasonNotFound.
+func (s *Service) Season(ctx context.Context, id string) (Season, error) {
+	if !validUUID(id) {
+		return Season{}, ErrSeasonNotFound
+	}
+	var row seasonRow
+	err := s.db.GetContext(ctx, &row, `SELECT `+seasonCols+` FROM content.seasons s WHERE s.id = $1`, id)
+	if err != nil {
+		return Season{}, notFound(err, ErrSeasonNotFound)
+	}
+	all, err := seasons(ctx, s.db, row.TitleID)
+	if err != nil {
+		return Season{}, err
+	}
+	for _, se := range all {
+		if se.ID == row.ID {
+			return se, nil
+		}
+	}
+	return Season{}, ErrSeasonNotFound
+}
+
+// UpdateSeason replaces a season's fields. It returns ErrSeasonNotFound,
+// ErrSeasonTaken or a validation error.
+func (s *Service) UpdateSeason(ctx context.Context, id string, in SeasonInput) (Season, error) {
+	if err := in.validate(); err != nil {
+		return Season{}, err
+	}
+	if !validUUID(id) {
+		return Season{}, ErrSeasonNotFound
+	}
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var titleID string
+		err := tx.GetContext(ctx, &titleID, `UPDATE content.seasons SET number = $2, name = $3, synopsis = $4, year = $5 WHERE id = $1 RETURNING title_id`,
+			id, in.Number, in.Name, in.Synopsis, in.Year)
+		if err != nil {
+			return notFound(mapErr(err), ErrSeasonNotFound)
+		}
+		return touch(ctx, tx, titleID)
+	})
+	if err != nil {
+		return Season{}, err
+	}
+	s.bump(ctx)
+	return s.Season(ctx, id)
+}
+
+// DeleteSeason removes a season and its episodes. It returns
+// ErrSeasonNotFound.
+func (s *Service) DeleteSeason(ctx context.Context, id string) error {
+	if !validUUID(id) {
+		return ErrSeasonNotFound
+	}
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var titleID string
+		if err := tx.GetContext(ctx, &titleID, `DELETE FROM content.seasons WHERE id = $1 RETURNING title_id`, id); err != nil {
+			return notFound(err, ErrSeasonNotFound)
+		}
+		return touch(ctx, tx, titleID)
+	})
+	if err != nil {
+		return err
+	}
+	s.bump(ctx)
+	return nil
+}
+
+// EpisodeInput creates or replaces an episode.
+type EpisodeInput struct {
+	Number         int     `json:"number"`
+	Name           string  `json:"name"`
+	Synopsis       string  `json:"synopsis,omitempty"`
+	RuntimeMinutes *int    `json:"runtime_minutes,omitempty"`
+	VideoID        *string `json:"video_id,omitempty"`
+}
+
+func (in *EpisodeInput) validate() error {
+	var f fieldErrs
+	if in.Number < 1 || in.Number > 10000 {
+		f.add("number", "out_of_range", "Must be a whole number from 1 to 10000.")
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	f.required("name", in.Name, maxNameLen)
+	f.text("synopsis", in.Synopsis, maxTextLen)
+	validRuntime(&f, "runtime_minutes", in.RuntimeMinutes)
+	if in.VideoID != nil {
+		f.required("video_id", *in.VideoID, maxNameLen)
+	}
+	return f.err()
+}
+
+// CreateEpisode adds an episode to a season. It returns ErrSeasonNotFound,
+// ErrEpisodeTaken or a validation error.
+func (s *Service) CreateEpisode(ctx context.Context, seasonID string, in EpisodeInput) (Episode, error) {
+	if err := in.validate(); err != nil {
+		return Episode{}, err
+	}
+	if !validUUID(seasonID) {
+		return Episode{}, ErrSeasonNotFound
+	}
+	id := newID()
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var titleID string
+		if err := tx.GetContext(ctx, &titleID, `SELECT title_id FROM content.seasons WHERE id = $1 FOR UPDATE`, seasonID); err != nil {
+			return notFound(err, ErrSeasonNotFound)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO content.episodes (id, season_id, number, name, synopsis, runtime_minutes, video_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, seasonID, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID)
+		if err != nil {
+			return mapErr(err)
+		}
+		return touch(ctx, tx, titleID)
+	})
+	if err != nil {
+		return Episode{}, err
+	}
+	s.bump(ctx)
+	return s.Episode(ctx, id)
+}
+
+// Episode returns an episode, or ErrEpisodeNotFound.
+func (s *Service) Episode(ctx context.Context, id string) (Episode, error) {
+	if !validUUID(id) {
+		return Episode{}, ErrEpisodeNotFound
+	}
+	var row episodeRow
+	if err := s.db.GetContext(ctx, &row, `SELECT `+episodeCols+` FROM content.episodes e WHERE e.id = $1`, id); err != nil {
+		return Episode{}, notFound(err, ErrEpisodeNotFound)
+	}
+	return row.episode(), nil
+}
+
+// UpdateEpisode replaces an episode's fields. It returns
+// ErrEpisodeNotFound, ErrEpisodeTaken or a validation error.
+func (s *Service) UpdateEpisode(ctx context.Context, id string, in EpisodeInput) (Episode, error) {
+	if err := in.validate(); err != nil {
+		return Episode{}, err
+	}
+	if !validUUID(id) {
+		return Episode{}, ErrEpisodeNotFound
+	}
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var titleID string
+		err := tx.GetContext(ctx, &titleID, `UPDATE content.episodes e SET number = $2, name = $3, synopsis = $4, runtime_minutes = $5, video_id = $6
+			FROM content.seasons s WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`,
+			id, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID)
+		if err != nil {
+			return notFound(mapErr(err), ErrEpisodeNotFound)
+		}
+		return touch(ctx, tx, titleID)
+	})
+	if err != nil {
+		return Episode{}, err
+	}
+	s.bump(ctx)
+	return s.Episode(ctx, id)
+}
+
+// DeleteEpisode removes an episode. It returns ErrEpisodeNotFound.
+func (s *Service) DeleteEpisode(ctx context.Context, id string) error {
+	if !validUUID(id) {
+		return ErrEpisodeNotFound
+	}
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var titleID string
+		err := tx.GetContext(ctx, &titleID, `DELETE FROM content.episodes e USING content.seasons s
+			WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`, id)
+		if err != nil {
+			return notFound(err, ErrEpisodeNotFound)
+		}
+		return touch(ctx, tx, titleID)
+	})
+	if err != nil {
+		return err
+	}
+	s.bump(ctx)
+	return nil
+}
+
+// GenreInput creates or replaces a genre.
+type GenreInput struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+func (in *GenreInput) validate() error {
+	var f fieldErrs
+	in.Name = strings.TrimSpace(in.Name)
+	if len(in.Slug) > 60 || !slugRE.MatchString(in.Slug) {
+		f.add("slug", "invalid", `Must be lower-case letters, digits and single hyphens, such as "film-noir" (at most 60).`)
+	}
+	f.required("name", in.Name, 80)
+	return f.err()
+}
+
+// Genres returns every genre, by name.
+func (s *Service) Genres(ctx context.Context) ([]Genre, error) {
+	out := []Genre{}
+	if err := s.db.SelectContext(ctx, &out, `SELECT id, slug, name FROM content.genres ORDER BY name, slug`); err != nil {
+		return nil, fmt.Errorf("list genres: %w", err)
+	}
+	return out, nil
+}
+
+// CreateGenre adds a genre. It returns ErrGenreTaken or a validation error.
+func (s *Service) CreateGenre(ctx context.Context, in GenreInput) (Genre, error) {
+	if err := in.validate(); err != nil {
+		return Genre{}, err
+	}
+	g := Genre{ID: newID(), Slug: in.Slug, Name: in.Name}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO content.genres (id, slug, name) VALUES ($1, $2, $3)`, g.ID, g.Slug, g.Name); err != nil {
+		return Genre{}, mapErr(err)
+	}
+	s.bump(ctx)
+	return g, nil
+}
+
+// UpdateGenre replaces a genre's slug and name. It returns
+// ErrGenreNotFound, ErrGenreTaken or a validation error.
+func (s *Service) UpdateGenre(ctx context.Context, id string, in GenreInput) (Genre, error) {
+	if err := in.validate(); err != nil {
+		return Genre{}, err
+	}
+	if !validUUID(id) {
+		return Genre{}, ErrGenreNotFound
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE content.genres SET slug = $2, name = $3 WHERE id = $1`, id, in.Slug, in.Name)
+	if err != nil {
+		return Genre{}, mapErr(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Genre{}, ErrGenreNotFound
+	}
+	s.bump(ctx)
+	return Genre{ID: id, Slug: in.Slug, Name: in.Name}, nil
+}
+
+// DeleteGenre removes a genre from the catalog and its titles. It returns
+// ErrGenreNotFound.
+func (s *Service) DeleteGenre(ctx context.Context, id string) error {
+	return s.deleteByID(ctx, `DELETE FROM content.genres WHERE id = $1`, id, ErrGenreNotFound)
+}
+
+// PersonInput creates or renames a person.
+type PersonInput struct {
+	Name string `json:"name"`
+}
+
+func (in *PersonInput) validate() error {
+	var f fieldErrs
+	in.Name = strings.TrimSpace(in.Name)
+	f.required("name", in.Name, maxNameLen)
+	return f.err()
+}
+
+// CreatePerson adds a person. It returns a validation error.
+func (s *Service) CreatePerson(ctx context.Context, in PersonInput) (Person, error) {
+	if err := in.validate(); err != nil {
+		return Person{}, err
+	}
+	p := Person{ID: newID(), Name: in.Name}
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO content.people (id, name) VALUES ($1, $2)`, p.ID, p.Name); err != nil {
+		return Person{}, fmt.Errorf("create person: %w", err)
+	}
+	return p, nil
+}
+
+// UpdatePerson renames a person and refreshes the search text of their
+// titles. It returns ErrPersonNotFound or a validation error.
+func (s *Service) UpdatePerson(ctx context.Context, id string, in PersonInput) (Person, error) {
+	if err := in.validate(); err != nil {
+		return Person{}, err
+	}
+	if !validUUID(id) {
+		return Person{}, ErrPersonNotFound
+	}
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE content.people SET name = $2 WHERE id = $1`, id, in.Name)
+		if err != nil {
+			return fmt.Errorf("rename person: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrPersonNotFound
+		}
+		return refreshPeopleOf(ctx, tx, id)
+	})
+	if err != nil {
+		return Person{}, err
+	}
+	s.bump(ctx)
+	return Person{ID: id, Name: in.Name}, nil
+}
+
+func refreshPeopleOf(ctx context.Context, tx *sqlx.Tx, personID string) error {
+	var ids []string
+	if err := tx.SelectContext(ctx, &ids, `SELECT DISTINCT title_id FROM content.title_people WHERE person_id = $1`, personID); err != nil {
+		return fmt.Errorf("titles of person: %w", err)
+	}
+	for _, t := range ids {
+		if err := refreshDerived(ctx, tx, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeletePerson removes a person from the catalog and its titles. It
+// returns ErrPersonNotFound.
+func (s *Service) DeletePerson(ctx context.Context, id string) error {
+	if !validUUID(id) {
+		return ErrPersonNotFound
+	}
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var ids []string
+		if err := tx.SelectContext(ctx, &ids, `SELECT DISTINCT title_id FROM content.title_people WHERE person_id = $1`, id); err != nil {
+			return fmt.Errorf("titles of person: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM content.people WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("delete person: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrPersonNotFound
+		}
+		for _, t := range ids {
+			if err := refreshDerived(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.bump(ctx)
+	return nil
+}
+
+func (s *Service) deleteByID(ctx context.Context, stmt, id string, notFoundErr error) error {
+	if !validUUID(id) {
+		return notFoundErr
+	}
+	res, err := s.db.ExecContext(ctx, stmt, id)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFoundErr
+	}
+	s.bump(ctx)
+	return nil
+}
+
+// notFound turns sql.ErrNoRows into nf.
+func notFound(err, nf error) error {
+	if isNoRows(err) {
+		return nf
+	}
+	return err
+}

@@ -1,0 +1,271 @@
+package content
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/rs/zerolog"
+
+	"github.com/streamflix/streamflix/internal/platform/apperr"
+	"github.com/streamflix/streamflix/internal/platform/cache"
+)
+
+// Kinds of title.
+const (
+	KindMovie  = "movie"
+	KindSeries = "series"
+)
+
+// Statuses of a title.
+const (
+	StatusDraft     = "draft"
+	StatusPublished = "published"
+)
+
+// Roles of a person in a title.
+const (
+	RoleActor    = "actor"
+	RoleDirector = "director"
+	RoleWriter   = "writer"
+	RoleCreator  = "creator"
+)
+
+// Ratings maps each maturity rating to its level, on the same scale as the
+// user module's profile ceilings (10 all ages to 50 adults only). The
+// migration's generated column holds the same mapping.
+var Ratings = map[string]int{
+	"G": 10, "TV-Y": 10, "TV-G": 10,
+	"PG": 20, "TV-Y7": 20, "TV-PG": 20,
+	"PG-13": 30, "TV-14": 30,
+	"R": 40, "TV-MA": 40,
+	"NC-17": 50,
+}
+
+// Limits on input.
+const (
+	MaxQueryLen  = 200 // runes in a search query
+	maxNameLen   = 200
+	maxTextLen   = 5000
+	maxListItems = 30
+	maxTagLen    = 40
+	maxPeople    = 200
+	// rowItems is how many titles a home row holds before its next_cursor.
+	rowItems = 20
+	// maxRows caps the per-genre rows on the home page.
+	maxRows = 30
+	// relatedItems is how many related titles a title page lists.
+	relatedItems = 12
+)
+
+// Errors returned by the Service.
+var (
+	ErrTitleNotFound   = apperr.New(apperr.NotFound, "title_not_found", "No such title.")
+	ErrSeasonNotFound  = apperr.New(apperr.NotFound, "season_not_found", "No such season.")
+	ErrEpisodeNotFound = apperr.New(apperr.NotFound, "episode_not_found", "No such episode.")
+	ErrGenreNotFound   = apperr.New(apperr.NotFound, "genre_not_found", "No such genre.")
+	ErrPersonNotFound  = apperr.New(apperr.NotFound, "person_not_found", "No such person.")
+	ErrGenreTaken      = apperr.New(apperr.Conflict, "genre_slug_taken", "Another genre already has this slug.")
+	ErrSeasonTaken     = apperr.New(apperr.Conflict, "season_number_taken", "The title already has a season with this number.")
+	ErrEpisodeTaken    = apperr.New(apperr.Conflict, "episode_number_taken", "The season already has an episode with this number.")
+	ErrExternalKey     = apperr.New(apperr.Conflict, "external_key_taken", "Another title already has this external key.")
+	ErrNotSeries       = apperr.New(apperr.Conflict, "not_series", "Only series have seasons.")
+)
+
+// Artwork names a title's images by storage key.
+type Artwork struct {
+	Poster   string `json:"poster"`
+	Backdrop string `json:"backdrop"`
+}
+
+// Genre is a category titles belong to.
+type Genre struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+// Person is someone in a title's cast or crew.
+type Person struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Credit is a person's part in a title.
+type Credit struct {
+	PersonID  string `json:"person_id" db:"person_id"`
+	Name      string `json:"name" db:"name"`
+	Role      string `json:"role" db:"role"`
+	Character string `json:"character,omitempty" db:"character"`
+	Position  int    `json:"position" db:"position"`
+}
+
+// Title is a title as it appears in lists.
+type Title struct {
+	ID             string  `json:"id"`
+	Kind           string  `json:"kind"`
+	Name           string  `json:"name"`
+	Year           *int    `json:"year"`
+	Genres         []Genre `json:"genres"`
+	MaturityRating string  `json:"maturity_rating"`
+	MaturityLevel  int     `json:"maturity_level"`
+	Artwork        Artwork `json:"artwork"`
+	Playable       bool    `json:"playable"`
+}
+
+// Episode is one episode of a season.
+type Episode struct {
+	ID             string  `json:"id"`
+	SeasonID       string  `json:"season_id"`
+	Number         int     `json:"number"`
+	Name           string  `json:"name"`
+	Synopsis       string  `json:"synopsis"`
+	RuntimeMinutes *int    `json:"runtime_minutes"`
+	VideoID        *string `json:"video_id"`
+}
+
+// Season is one season of a series, with its episodes in order.
+type Season struct {
+	ID       string    `json:"id"`
+	TitleID  string    `json:"title_id"`
+	Number   int       `json:"number"`
+	Name     string    `json:"name"`
+	Synopsis string    `json:"synopsis"`
+	Year     *int      `json:"year"`
+	Episodes []Episode `json:"episodes"`
+}
+
+// TitleDetails is a title page.
+type TitleDetails struct {
+	Title
+	OriginalName   string   `json:"original_name"`
+	Synopsis       string   `json:"synopsis"`
+	RuntimeMinutes *int     `json:"runtime_minutes"`
+	Languages      []string `json:"languages"`
+	Tags           []string `json:"tags"`
+	People         []Credit `json:"people"`
+	Seasons        []Season `json:"seasons"`
+	Related        []Title  `json:"related"`
+}
+
+// AdminTitle is a title as operators see it, whatever its status.
+type AdminTitle struct {
+	TitleDetails
+	ExternalKey    *string    `json:"external_key"`
+	Status         string     `json:"status"`
+	PublishedAt    *time.Time `json:"published_at"`
+	AvailableFrom  *time.Time `json:"available_from"`
+	AvailableUntil *time.Time `json:"available_until"`
+	VideoID        *string    `json:"video_id"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// Config configures the Service.
+type Config struct {
+	// CacheTTL is how long cached home rows and title pages live (default
+	// 60s); writes invalidate them at once regardless.
+	CacheTTL time.Duration
+}
+
+// Service is the content module's API.
+type Service struct {
+	db    *sqlx.DB
+	cache cache.Cache
+	cfg   Config
+	log   zerolog.Logger
+}
+
+// NewService returns the content Service. c may be nil for no caching.
+func NewService(cfg Config, db *sqlx.DB, c cache.Cache, log zerolog.Logger) *Service {
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = 60 * time.Second
+	}
+	return &Service{db: db, cache: c, cfg: cfg, log: log}
+}
+
+// Health checks the database.
+func (s *Service) Health(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Viewer is who reads the catalog: the active profile's maturity ceiling.
+type Viewer struct {
+	MaturityLevel int
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// fieldErrs collects validation errors.
+type fieldErrs []apperr.FieldError
+
+func (f *fieldErrs) add(field, code, msg string) {
+	*f = append(*f, apperr.FieldError{Field: field, Code: code, Message: msg})
+}
+
+func (f fieldErrs) err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return apperr.Validation(f...)
+}
+
+// cleanText reports whether s can be stored: valid UTF-8 with no NUL
+// (Postgres text refuses both, and the error would be a 500).
+func cleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// text checks an optional free-text field of at most max runes.
+func (f *fieldErrs) text(field, s string, max int) {
+	switch {
+	case !cleanText(s):
+		f.add(field, "invalid", "Must be valid UTF-8 text.")
+	case utf8.RuneCountInString(s) > max:
+		f.add(field, "too_long", "Must be at most "+strconv.Itoa(max)+" characters.")
+	}
+}
+
+// required checks a required text field.
+func (f *fieldErrs) required(field, s string, max int) {
+	if strings.TrimSpace(s) == "" {
+		f.add(field, "required", "This field is required.")
+		return
+	}
+	f.text(field, s, max)
+}
+
+var (
+	slugRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+	langRE = regexp.MustCompile(`^[a-z]{2,3}(-[A-Z]{2})?$`)
+)

@@ -1,0 +1,378 @@
+package content
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/streamflix/streamflix/internal/platform/apperr"
+	"github.com/streamflix/streamflix/internal/platform/cache"
+	"github.com/streamflix/streamflix/internal/platform/pgtest"
+)
+
+type testBundle struct {
+	t     *testing.T
+	s     *Service
+	ctx   context.Context
+	cache cache.Cache
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	db := pgtest.NewDB(t)
+	c := cache.NewMemory().Cache
+	return &testBundle{t: t, s: NewService(Config{}, db, c, zerolog.Nop()), ctx: context.Background(), cache: c}
+}
+
+var adult = Viewer{MaturityLevel: 50}
+var kid = Viewer{MaturityLevel: 20}
+
+func (b *testBundle) genre(slug, name string) Genre {
+	b.t.Helper()
+	g, err := b.s.CreateGenre(b.ctx, GenreInput{Slug: slug, Name: name})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return g
+}
+
+// title creates and publishes a title.
+func (b *testBundle) title(in TitleInput) AdminTitle {
+	b.t.Helper()
+	if in.Kind == "" {
+		in.Kind = KindMovie
+	}
+	if in.MaturityRating == "" {
+		in.MaturityRating = "PG"
+	}
+	t, err := b.s.CreateTitle(b.ctx, in)
+	if err != nil {
+		b.t.Fatalf("create %q: %v", in.Name, err)
+	}
+	if t, err = b.s.SetPublished(b.ctx, t.ID, true); err != nil {
+		b.t.Fatal(err)
+	}
+	return t
+}
+
+func fieldsOf(err error) map[string]string {
+	out := map[string]string{}
+	if e := apperr.From(err); e != nil {
+		for _, f := range e.Fields {
+			out[f.Field] = f.Code
+		}
+	}
+	return out
+}
+
+func names(ts []Title) []string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+func TestTitleValidation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	year := 1700
+	until := time.Now()
+	from := until.Add(time.Hour)
+	_, err := b.s.CreateTitle(b.ctx, TitleInput{Kind: "film", Name: " ", MaturityRating: "XXX", ReleaseYear: &year,
+		Languages: []string{"english"}, AvailableFrom: &from, AvailableUntil: &until, Synopsis: "bad\x00byte",
+		People: []CreditInput{{PersonID: "nope", Role: "grip"}}})
+	got := fieldsOf(err)
+	for field, code := range map[string]string{"kind": "invalid", "name": "required", "maturity_rating": "invalid", "release_year": "out_of_range",
+		"languages[0]": "invalid", "available_until": "before_available_from", "synopsis": "invalid", "people[0].person_id": "invalid", "people[0].role": "invalid"} {
+		if got[field] != code {
+			t.Errorf("field %s: code %q, want %q (all %v)", field, got[field], code, got)
+		}
+	}
+	_, err = b.s.CreateTitle(b.ctx, TitleInput{Kind: KindMovie, Name: "X", MaturityRating: "G", Genres: []string{"nope"},
+		People: []CreditInput{{PersonID: "00000000-0000-4000-8000-000000000000", Role: RoleActor}}})
+	got = fieldsOf(err)
+	if got["genres[0]"] != "unknown" || got["people[0].person_id"] != "unknown" {
+		t.Fatalf("unknown references: %v", got)
+	}
+	// Nothing half-made stays behind.
+	var n int
+	if err := b.s.db.Get(&n, `SELECT count(*) FROM content.titles`); err != nil || n != 0 {
+		t.Fatalf("titles after failed creates: %d %v", n, err)
+	}
+}
+
+func TestTitleCRUD(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	drama := b.genre("drama", "Drama")
+	p, err := b.s.CreatePerson(b.ctx, PersonInput{Name: "Humphrey Bogart"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := 1942
+	created, err := b.s.CreateTitle(b.ctx, TitleInput{Kind: KindMovie, Name: "Casablanca", ReleaseYear: &y, MaturityRating: "PG",
+		Genres: []string{"drama"}, People: []CreditInput{{PersonID: p.ID, Role: RoleActor, Character: "Rick"}}, Tags: []string{"classic"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Status != StatusDraft || created.MaturityLevel != 20 || len(created.Genres) != 1 || created.Genres[0].ID != drama.ID ||
+		len(created.People) != 1 || created.People[0].Name != "Humphrey Bogart" || created.Playable {
+		t.Fatalf("created: %+v", created)
+	}
+	// Drafts are invisible.
+	if _, err := b.s.Title(b.ctx, adult, created.ID); !errors.Is(err, ErrTitleNotFound) {
+		t.Fatalf("draft: %v", err)
+	}
+	// Search by a person's name once published.
+	b.s.SetPublished(b.ctx, created.ID, true)
+	if p, err := b.s.Search(b.ctx, adult, "bogart", Filter{}); err != nil || len(p.Items) != 1 {
+		t.Fatalf("search by person: %+v %v", p, err)
+	}
+	in, err := b.s.TitleInput(b.ctx, created.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Kind = KindSeries
+	if _, err := b.s.UpdateTitle(b.ctx, created.ID, in); fieldsOf(err)["kind"] != "immutable" {
+		t.Fatalf("kind change: %v", err)
+	}
+	in.Kind = KindMovie
+	vid := "video-1"
+	in.VideoID = &vid
+	in.MaturityRating = "R"
+	upd, err := b.s.UpdateTitle(b.ctx, created.ID, in)
+	if err != nil || !upd.Playable || upd.MaturityLevel != 40 || upd.People[0].Character != "Rick" {
+		t.Fatalf("update: %+v %v", upd, err)
+	}
+	if _, err := b.s.CreateSeason(b.ctx, created.ID, SeasonInput{Number: 1}); !errors.Is(err, ErrNotSeries) {
+		t.Fatalf("season on a movie: %v", err)
+	}
+	if err := b.s.DeleteTitle(b.ctx, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.s.DeleteTitle(b.ctx, created.ID); !errors.Is(err, ErrTitleNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if _, err := b.s.CreateGenre(b.ctx, GenreInput{Slug: "drama", Name: "Drama again"}); !errors.Is(err, ErrGenreTaken) {
+		t.Fatalf("duplicate genre: %v", err)
+	}
+}
+
+func TestSeriesSeasonsEpisodes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	show := b.title(TitleInput{Kind: KindSeries, Name: "The Lone Ranger", MaturityRating: "TV-G"})
+	s1, err := b.s.CreateSeason(b.ctx, show.ID, SeasonInput{Number: 1, Name: "Season 1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.s.CreateSeason(b.ctx, show.ID, SeasonInput{Number: 1}); !errors.Is(err, ErrSeasonTaken) {
+		t.Fatalf("duplicate season: %v", err)
+	}
+	for _, n := range []int{2, 1} {
+		if _, err := b.s.CreateEpisode(b.ctx, s1.ID, EpisodeInput{Number: n, Name: "Episode " + string(rune('0'+n))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.s.CreateEpisode(b.ctx, s1.ID, EpisodeInput{Number: 1, Name: "Again"}); !errors.Is(err, ErrEpisodeTaken) {
+		t.Fatalf("duplicate episode: %v", err)
+	}
+	if _, err := b.s.CreateEpisode(b.ctx, "00000000-0000-4000-8000-000000000000", EpisodeInput{Number: 1, Name: "X"}); !errors.Is(err, ErrSeasonNotFound) {
+		t.Fatalf("unknown season: %v", err)
+	}
+	l, err := b.s.Seasons(b.ctx, kid, show.ID)
+	if err != nil || len(l.Items) != 1 || len(l.Items[0].Episodes) != 2 || l.Items[0].Episodes[0].Number != 1 {
+		t.Fatalf("seasons: %+v %v", l, err)
+	}
+	// Attaching a video to an episode makes the series playable.
+	vid := "v1"
+	ep := l.Items[0].Episodes[0]
+	if _, err := b.s.UpdateEpisode(b.ctx, ep.ID, EpisodeInput{Number: 1, Name: ep.Name, VideoID: &vid}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := b.s.Title(b.ctx, kid, show.ID)
+	if err != nil || !d.Playable || len(d.Seasons) != 1 {
+		t.Fatalf("title page: %+v %v", d, err)
+	}
+	if err := b.s.DeleteSeason(b.ctx, s1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := b.s.Title(b.ctx, kid, show.ID); d.Playable || len(d.Seasons) != 0 {
+		t.Fatalf("after deleting the season: %+v", d)
+	}
+}
+
+func TestVisibility(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.genre("drama", "Drama")
+	past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	open := b.title(TitleInput{Name: "Open", Genres: []string{"drama"}})
+	b.title(TitleInput{Name: "Future", AvailableFrom: &future, Genres: []string{"drama"}})
+	from := past.Add(-time.Hour)
+	b.title(TitleInput{Name: "Expired", AvailableFrom: &from, AvailableUntil: &past, Genres: []string{"drama"}})
+	mature := b.title(TitleInput{Name: "Mature Open", MaturityRating: "R", Genres: []string{"drama"}})
+	draft, _ := b.s.CreateTitle(b.ctx, TitleInput{Kind: KindMovie, Name: "Open Draft", MaturityRating: "G", Genres: []string{"drama"}})
+
+	p, err := b.s.Titles(b.ctx, adult, Filter{})
+	if err != nil || strings.Join(names(p.Items), ",") != "Mature Open,Open" {
+		t.Fatalf("adult list: %v %v", names(p.Items), err)
+	}
+	p, _ = b.s.Titles(b.ctx, kid, Filter{Genre: "drama"})
+	if strings.Join(names(p.Items), ",") != "Open" {
+		t.Fatalf("kid list: %v", names(p.Items))
+	}
+	if _, err := b.s.Title(b.ctx, kid, mature.ID); !errors.Is(err, ErrTitleNotFound) {
+		t.Fatalf("kid opening a mature title: %v", err)
+	}
+	if _, err := b.s.Title(b.ctx, adult, draft.ID); !errors.Is(err, ErrTitleNotFound) {
+		t.Fatalf("draft: %v", err)
+	}
+	if p, _ := b.s.Search(b.ctx, kid, "open", Filter{}); strings.Join(names(p.Items), ",") != "Open" {
+		t.Fatalf("kid search: %v", names(p.Items))
+	}
+	if l, _ := b.s.Suggest(b.ctx, kid, "ma"); len(l.Items) != 0 {
+		t.Fatalf("kid suggest: %+v", l)
+	}
+	h, err := b.s.Home(b.ctx, kid)
+	if err != nil || len(h.Rows) != 2 || h.Rows[1].Genre != "drama" || len(h.Rows[1].Items) != 1 {
+		t.Fatalf("kid home: %+v %v", h, err)
+	}
+	d, err := b.s.Title(b.ctx, adult, open.ID)
+	if err != nil || strings.Join(names(d.Related), ",") != "Mature Open" {
+		t.Fatalf("related: %v %v", names(d.Related), err)
+	}
+	if d, _ := b.s.Title(b.ctx, kid, open.ID); len(d.Related) != 0 {
+		t.Fatalf("kid sees mature related: %v", names(d.Related))
+	}
+}
+
+func TestPaging(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	want := map[string]bool{}
+	for i := 0; i < 25; i++ {
+		tt := b.title(TitleInput{Name: "Title " + string(rune('A'+i))})
+		want[tt.ID] = true
+	}
+	seen := map[string]bool{}
+	cur := ""
+	pages := 0
+	for {
+		p, err := b.s.Titles(b.ctx, adult, Filter{Limit: 7, Cursor: cur})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, it := range p.Items {
+			if seen[it.ID] {
+				t.Fatalf("duplicate %s", it.Name)
+			}
+			seen[it.ID] = true
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		cur = p.NextCursor
+	}
+	if len(seen) != 25 || pages != 4 {
+		t.Fatalf("saw %d titles in %d pages", len(seen), pages)
+	}
+	for _, bad := range []string{"!!!", "eyJ4IjoxfQ", cursor{O: 5}.encode()} {
+		if _, err := b.s.Titles(b.ctx, adult, Filter{Cursor: bad}); fieldsOf(err)["cursor"] != "invalid" {
+			t.Fatalf("cursor %q: %v", bad, err)
+		}
+	}
+	// Search pages too.
+	seen = map[string]bool{}
+	cur = ""
+	for {
+		p, err := b.s.Search(b.ctx, adult, "title", Filter{Limit: 10, Cursor: cur})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range p.Items {
+			if seen[it.ID] {
+				t.Fatalf("search duplicate %s", it.Name)
+			}
+			seen[it.ID] = true
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		cur = p.NextCursor
+	}
+	if len(seen) != 25 {
+		t.Fatalf("search saw %d", len(seen))
+	}
+}
+
+func TestSearch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.title(TitleInput{Name: "Casablanca", Synopsis: "A nightclub owner in wartime Morocco.", Tags: []string{"romance"}})
+	b.title(TitleInput{Name: "Morocco", Synopsis: "A legionnaire and a cabaret singer."})
+	b.title(TitleInput{Name: "Night of the Living Dead", Kind: KindMovie, MaturityRating: "R"})
+
+	p, err := b.s.Search(b.ctx, adult, "casablanka", Filter{})
+	if err != nil || len(p.Items) == 0 || p.Items[0].Name != "Casablanca" {
+		t.Fatalf("typo: %v %v", names(p.Items), err)
+	}
+	// A name match outranks a synopsis match.
+	p, _ = b.s.Search(b.ctx, adult, "morocco", Filter{})
+	if strings.Join(names(p.Items), ",") != "Morocco,Casablanca" {
+		t.Fatalf("ranking: %v", names(p.Items))
+	}
+	if l, err := b.s.Suggest(b.ctx, adult, "Cas"); err != nil || len(l.Items) != 1 || l.Items[0].Name != "Casablanca" {
+		t.Fatalf("suggest: %+v %v", l, err)
+	}
+	if l, _ := b.s.Suggest(b.ctx, adult, "%"); len(l.Items) != 0 {
+		t.Fatalf("suggest %%: %+v", l)
+	}
+	for _, q := range []string{`'); DROP TABLE content.titles; -- & | ! :*`, `!!!`, `"unclosed`, `a & (b | !c):*`, `\`, `%_%`, strings.Repeat("ab ", 66)} {
+		if _, err := b.s.Search(b.ctx, adult, q, Filter{}); err != nil {
+			t.Errorf("search %q: %v", q, err)
+		}
+		if _, err := b.s.Suggest(b.ctx, adult, q); err != nil {
+			t.Errorf("suggest %q: %v", q, err)
+		}
+	}
+	for q, code := range map[string]string{strings.Repeat("x", 10000): "too_long", "": "required", "bad\xffutf8": "invalid", "nul\x00": "invalid"} {
+		if _, err := b.s.Search(b.ctx, adult, q, Filter{}); fieldsOf(err)["q"] != code {
+			t.Errorf("search %.20q: %v, want %s", q, err, code)
+		}
+	}
+	if p, _ := b.s.Search(b.ctx, adult, "casablanca", Filter{}); len(p.Items) != 1 {
+		t.Fatal("the table survived hostile queries, and so did its rows")
+	}
+}
+
+func TestCacheInvalidation(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// A second service on the same database and cache stands for another instance.
+	other := NewService(Config{}, b.s.db, b.cache, zerolog.Nop())
+	tt := b.title(TitleInput{Name: "Before"})
+	first, err := other.TitleJSON(b.ctx, adult, tt.ID)
+	if err != nil || !strings.Contains(string(first), "Before") {
+		t.Fatalf("first read: %s %v", first, err)
+	}
+	in, _ := b.s.TitleInput(b.ctx, tt.ID)
+	in.Name = "After"
+	if _, err := b.s.UpdateTitle(b.ctx, tt.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := other.TitleJSON(b.ctx, adult, tt.ID)
+	if !strings.Contains(string(again), "After") {
+		t.Fatalf("stale after update: %s", again)
+	}
+	home, _ := other.HomeJSON(b.ctx, adult)
+	if !strings.Contains(string(home), "After") {
+		t.Fatalf("home: %s", home)
+	}
+}

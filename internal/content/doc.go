@@ -1,0 +1,12 @@
+// Package content is the catalog module: titles (movies and series with
+// seasons and episodes), genres, people, maturity ratings, availability,
+// browse rows and full-text search.
+//
+// It owns the Postgres schema "content" and the routes under
+// /api/v1/titles, /catalog, /search, /genres and /admin/{titles,seasons,
+// episodes,genres,people}. Every viewer read filters in SQL by status,
+// availability window and the active profile's maturity ceiling. Hot reads
+// (home rows, title pages) are cached under a catalog version that every
+// admin write bumps, so all instances sharing the cache see a change at
+// once.
+package content
