@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
@@ -168,21 +169,6 @@ func useEmailToken(ctx context.Context, q sqlx.QueryerContext, hash []byte, now 
 	return t, nil
 }
 
-func validUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
+// validUUID reports whether s is a UUID in its canonical 36-character
+// form, so that a malformed id is a not-found rather than a database error.
+func validUUID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
