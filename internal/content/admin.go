@@ -409,19 +409,10 @@ func (s *Service) UpdateSeason(ctx context.Context, id string, in SeasonInput) (
 	if !validUUID(id) {
 		return Season{}, ErrSeasonNotFound
 	}
-	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var titleID string
-		err := tx.GetContext(ctx, &titleID, `UPDATE content.seasons SET number = $2, name = $3, synopsis = $4, year = $5 WHERE id = $1 RETURNING title_id`,
-			id, in.Number, in.Name, in.Synopsis, in.Year)
-		if err != nil {
-			return notFound(mapErr(err), ErrSeasonNotFound)
-		}
-		return touch(ctx, tx, titleID)
-	})
-	if err != nil {
+	if err := s.changeTitle(ctx, ErrSeasonNotFound, `UPDATE content.seasons SET number = $2, name = $3, synopsis = $4, year = $5 WHERE id = $1 RETURNING title_id`,
+		id, in.Number, in.Name, in.Synopsis, in.Year); err != nil {
 		return Season{}, err
 	}
-	s.bump(ctx)
 	return s.Season(ctx, id)
 }
 
@@ -431,18 +422,7 @@ func (s *Service) DeleteSeason(ctx context.Context, id string) error {
 	if !validUUID(id) {
 		return ErrSeasonNotFound
 	}
-	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var titleID string
-		if err := tx.GetContext(ctx, &titleID, `DELETE FROM content.seasons WHERE id = $1 RETURNING title_id`, id); err != nil {
-			return notFound(err, ErrSeasonNotFound)
-		}
-		return touch(ctx, tx, titleID)
-	})
-	if err != nil {
-		return err
-	}
-	s.bump(ctx)
-	return nil
+	return s.changeTitle(ctx, ErrSeasonNotFound, `DELETE FROM content.seasons WHERE id = $1 RETURNING title_id`, id)
 }
 
 // EpisodeInput creates or replaces an episode.
@@ -519,20 +499,11 @@ func (s *Service) UpdateEpisode(ctx context.Context, id string, in EpisodeInput)
 	if !validUUID(id) {
 		return Episode{}, ErrEpisodeNotFound
 	}
-	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var titleID string
-		err := tx.GetContext(ctx, &titleID, `UPDATE content.episodes e SET number = $2, name = $3, synopsis = $4, runtime_minutes = $5, video_id = $6
-			FROM content.seasons s WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`,
-			id, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID)
-		if err != nil {
-			return notFound(mapErr(err), ErrEpisodeNotFound)
-		}
-		return touch(ctx, tx, titleID)
-	})
-	if err != nil {
+	if err := s.changeTitle(ctx, ErrEpisodeNotFound, `UPDATE content.episodes e SET number = $2, name = $3, synopsis = $4, runtime_minutes = $5, video_id = $6
+		FROM content.seasons s WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`,
+		id, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID); err != nil {
 		return Episode{}, err
 	}
-	s.bump(ctx)
 	return s.Episode(ctx, id)
 }
 
@@ -541,12 +512,18 @@ func (s *Service) DeleteEpisode(ctx context.Context, id string) error {
 	if !validUUID(id) {
 		return ErrEpisodeNotFound
 	}
+	return s.changeTitle(ctx, ErrEpisodeNotFound, `DELETE FROM content.episodes e USING content.seasons s
+		WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`, id)
+}
+
+// changeTitle runs a write to a season or episode that returns the id of
+// the title it belongs to, refreshes that title's derived columns, and
+// invalidates cached reads. A write that matched nothing returns missing.
+func (s *Service) changeTitle(ctx context.Context, missing error, query string, args ...any) error {
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var titleID string
-		err := tx.GetContext(ctx, &titleID, `DELETE FROM content.episodes e USING content.seasons s
-			WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`, id)
-		if err != nil {
-			return notFound(err, ErrEpisodeNotFound)
+		if err := tx.GetContext(ctx, &titleID, query, args...); err != nil {
+			return notFound(mapErr(err), missing)
 		}
 		return touch(ctx, tx, titleID)
 	})
