@@ -56,6 +56,14 @@ type ModuleInfo struct {
 	JobKinds []string `json:"job_kinds"`
 }
 
+func (m Module) info() ModuleInfo {
+	kinds := m.JobKinds
+	if kinds == nil {
+		kinds = []string{} // listed as [], not null
+	}
+	return ModuleInfo{Name: m.Name, Version: m.Version, JobKinds: kinds}
+}
+
 // ModuleHealth is a module's health as seen by the instance answering.
 type ModuleHealth struct {
 	ModuleInfo
@@ -105,11 +113,7 @@ func (r *Registry) Self() Instance { return r.self }
 func (r *Registry) infos() []ModuleInfo {
 	var out []ModuleInfo
 	for _, m := range r.Modules() {
-		kinds := m.JobKinds
-		if kinds == nil {
-			kinds = []string{}
-		}
-		out = append(out, ModuleInfo{Name: m.Name, Version: m.Version, JobKinds: kinds})
+		out = append(out, m.info())
 	}
 	return out
 }
@@ -196,11 +200,7 @@ func (r *Registry) Health(ctx context.Context) []ModuleHealth {
 	out := make([]ModuleHealth, len(mods))
 	var wg sync.WaitGroup
 	for i, m := range mods {
-		kinds := m.JobKinds
-		if kinds == nil {
-			kinds = []string{}
-		}
-		out[i] = ModuleHealth{ModuleInfo: ModuleInfo{Name: m.Name, Version: m.Version, JobKinds: kinds}, Healthy: true}
+		out[i] = ModuleHealth{ModuleInfo: m.info(), Healthy: true}
 		if m.Health == nil {
 			continue
 		}

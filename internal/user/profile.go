@@ -195,22 +195,21 @@ func (s *Service) UpdateProfile(ctx context.Context, accountID, id string, patch
 		if err := validateMaturity(p.Kids, p.MaturityLevel); err != nil {
 			return err
 		}
-		newHash := &pinHash
+		// The stored PIN stays unless the patch sets ("1234") or removes ("") it.
 		if patch.PIN != nil {
-			if *patch.PIN == "" {
-				newHash = nil
-			} else {
+			pinHash = ""
+			if *patch.PIN != "" {
 				if err := validatePIN("pin", *patch.PIN); err != nil {
 					return err
 				}
-				h, err := s.hasher.Hash(ctx, *patch.PIN)
-				if err != nil {
+				if pinHash, err = s.hasher.Hash(ctx, *patch.PIN); err != nil {
 					return err
 				}
-				newHash = &h
 			}
-		} else if pinHash == "" {
-			newHash = nil
+		}
+		var newHash *string
+		if pinHash != "" {
+			newHash = &pinHash
 		}
 		p.HasPIN = newHash != nil
 		out = p

@@ -196,14 +196,11 @@ type workMiddleware struct {
 }
 
 func (m *workMiddleware) Work(ctx context.Context, job *rivertype.JobRow, next func(context.Context) error) error {
-	var md struct {
-		RequestID string `json:"request_id"`
-	}
-	_ = json.Unmarshal(job.Metadata, &md)
+	requestID := requestIDOf(job.Metadata)
 	lc := m.log.With().Int64("job_id", job.ID).Str("job_kind", job.Kind).Str("queue", job.Queue).Int("attempt", job.Attempt)
-	if md.RequestID != "" {
-		lc = lc.Str("request_id", md.RequestID)
-		ctx = logging.WithRequestID(ctx, md.RequestID)
+	if requestID != "" {
+		lc = lc.Str("request_id", requestID)
+		ctx = logging.WithRequestID(ctx, requestID)
 	}
 	l := lc.Logger()
 	ctx = l.WithContext(ctx)
