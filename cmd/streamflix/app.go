@@ -318,7 +318,11 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	m.Registry.Add(user.NewHandler(m.Users).Module(m.Version))
 	m.Registry.Add(auth.NewHandler(m.Auth, clientIP).Module(m.Version))
 	m.Registry.Add(m.Notify.Module(m.Version))
-	catalog := content.NewService(content.Config{}, m.DB, m.Store.Cache, m.Log)
+	var catalogCache cache.Cache = m.Store.Cache
+	if m.Config.CatalogCacheTTL == 0 {
+		catalogCache = nil
+	}
+	catalog := content.NewService(content.Config{CacheTTL: m.Config.CatalogCacheTTL}, m.DB, catalogCache, m.Log)
 	m.Registry.Add(content.NewHandler(catalog).Module(m.Version))
 	return nil
 }

@@ -33,9 +33,18 @@ type identity struct {
 
 func setupIdentity(t *testing.T, two bool) *identity {
 	t.Helper()
+	return setupIdentityWith(t, two, nil)
+}
+
+// setupIdentityWith is setupIdentity with more settings.
+func setupIdentityWith(t *testing.T, two bool, more map[string]string) *identity {
+	t.Helper()
 	db, dbURL := pgtest.NewDBURL(t)
 	id := &identity{t: t, db: db, dbURL: dbURL, mailDir: t.TempDir()}
 	extra := map[string]string{"MAIL_DIR": id.mailDir, "RATE_LIMIT_IP": "0", "RATE_LIMIT_USER": "0", "PUBLIC_URL": "https://streamflix.test"}
+	for k, v := range more {
+		extra[k] = v
+	}
 	if two {
 		client, prefix := redistest.New(t)
 		extra["REDIS_URL"] = fmt.Sprintf("redis://%s/%d", client.Options().Addr, client.Options().DB)

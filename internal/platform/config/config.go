@@ -39,6 +39,8 @@ type Config struct {
 	RedisURL    string // REDIS_URL
 	RedisPrefix string // REDIS_PREFIX
 
+	CatalogCacheTTL time.Duration // CATALOG_CACHE_TTL
+
 	LogLevel  string // LOG_LEVEL
 	LogFormat string // LOG_FORMAT
 
@@ -161,6 +163,7 @@ var settings = []setting{
 	{"DB_CONN_MAX_IDLE_TIME", "5m", "close Postgres connections idle longer than this", false, func(c *Config) any { return &c.DBConnMaxIdleTime }},
 	{"REDIS_URL", "", "Redis URL, e.g. redis://:pass@host:6379/0; empty runs on Postgres alone with in-process caches and limits", true, func(c *Config) any { return &c.RedisURL }},
 	{"REDIS_PREFIX", "streamflix:", "prefix of every Redis key (share one Redis between deployments)", false, func(c *Config) any { return &c.RedisPrefix }},
+	{"CATALOG_CACHE_TTL", "60s", "how long cached home rows and title pages live (catalog writes invalidate them at once); 0 disables the cache", false, func(c *Config) any { return &c.CatalogCacheTTL }},
 	{"LOG_LEVEL", "info", "trace, debug, info, warn or error", false, func(c *Config) any { return &c.LogLevel }},
 	{"LOG_FORMAT", "auto", "json, pretty, or auto (pretty on a terminal, JSON otherwise)", false, func(c *Config) any { return &c.LogFormat }},
 	{"TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed, e.g. 127.0.0.1/32,10.0.0.0/8", false, func(c *Config) any { return &c.TrustedProxies }},
@@ -362,6 +365,9 @@ func (c *Config) validate() error {
 	}
 	if c.DrainDelay < 0 {
 		return bad("DRAIN_DELAY", "must not be negative")
+	}
+	if c.CatalogCacheTTL < 0 {
+		return bad("CATALOG_CACHE_TTL", "must not be negative (0 disables the cache)")
 	}
 	if c.InstanceTTL < 2*c.HeartbeatInterval {
 		return bad("INSTANCE_TTL", "must be at least twice HEARTBEAT_INTERVAL (%s), got %s", c.HeartbeatInterval, c.InstanceTTL)
