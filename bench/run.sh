@@ -131,6 +131,7 @@ go build -o "$TMP/benchserver" ./bench/cmd/benchserver
 go build -o "$TMP/streamflix" ./cmd/streamflix
 go build -o "$TMP/authbench" ./bench/cmd/authbench
 go build -o "$TMP/notifybench" ./bench/cmd/notifybench
+go build -o "$TMP/catalogbench" ./bench/cmd/catalogbench
 if [ -n "${DATABASE_URL:-}" ]; then
 	"$TMP/streamflix" migrate up >/dev/null
 fi
@@ -304,6 +305,113 @@ if [ -n "${DATABASE_URL:-}" ]; then
 		echo
 		"$TMP/notifybench" -n 500 || echo "notify: not measured (notifybench failed)"
 	} >>"$TMP/report.txt" 2>&1
+fi
+
+# Catalog: title page and home rows through the real binary (cache warm,
+# cache cold, cache off) next to the bare handler in the same run, then
+# search latency over a large generated catalog (bench/cmd/catalogbench).
+# It uses its own database, seeded once with CATALOG_TITLES titles.
+if [ -n "${DATABASE_URL:-}" ] && command -v psql >/dev/null; then
+	ntitles=${CATALOG_TITLES:-100000}
+	cat_db=streamflix_bench_catalog
+	cat_url=$(python3 -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$DATABASE_URL" "$cat_db")
+	psql -q "$DATABASE_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = '$cat_db'" | grep -q 1 ||
+		psql -q "$DATABASE_URL" -c "CREATE DATABASE $cat_db" >/dev/null
+	DATABASE_URL=$cat_url "$TMP/streamflix" migrate up >/dev/null
+	note "catalog: seeding $ntitles titles (once; later runs reuse them)"
+	DATABASE_URL=$cat_url "$TMP/streamflix" seed --scale "$ntitles" >&2 || note "catalog: seeding failed"
+	cat_email=catalog-bench@example.com
+	echo "plum-kettle-orbit-92" | DATABASE_URL=$cat_url MAIL_DIR="$TMP/mail" "$TMP/streamflix" admin create-user \
+		--email "$cat_email" --password-stdin >/dev/null 2>&1 || true
+
+	declare -A CAT_BASE
+	cat_ok=1
+	# cat_serve KEY [ENV=VALUE...]: a server for the catalog runs.
+	cat_serve() {
+		local key=$1 port
+		shift
+		port=$(free_port)
+		if [ "$key" = bare ]; then
+			GOMAXPROCS=1 "${PIN_SERVER[@]}" "$TMP/benchserver" -mode bare -addr "127.0.0.1:$port" >"$TMP/cat-$key.out" 2>&1 &
+		else
+			env "$@" DATABASE_URL="$cat_url" HTTP_ADDR="127.0.0.1:$port" GOMAXPROCS=1 LOG_LEVEL=warn LOG_FORMAT=json DRAIN_DELAY=0s \
+				RATE_LIMIT_IP=0 RATE_LIMIT_USER=0 WORKERS=false MAIL_DIR="$TMP/mail" \
+				"${PIN_SERVER[@]}" "$TMP/streamflix" serve >"$TMP/cat-$key.out" 2>&1 &
+		fi
+		PIDS+=($!)
+		PID_OF[$key]=$!
+		if ! wait_http "http://127.0.0.1:$port/readyz" 30 && ! wait_http "http://127.0.0.1:$port/healthz" 1; then
+			note "catalog: $key server did not start"
+			sed 's/^/  /' "$TMP/cat-$key.out" >&2
+			cat_ok=0
+		fi
+		CAT_BASE[$key]="http://127.0.0.1:$port"
+	}
+	cat_serve bare
+	cat_serve cached
+	cat_serve uncached CATALOG_CACHE_TTL=0
+	if [ "$cat_ok" = 1 ] && DATABASE_URL=$cat_url "$TMP/catalogbench" prepare -url "${CAT_BASE[cached]}" \
+		-email "$cat_email" -password plum-kettle-orbit-92 -dir "$TMP"; then
+		tok=$(cat "$TMP/token")
+		title=$(cat "$TMP/title")
+		# key|label|server|path|wrk arguments (the cold run's offset is added per round)
+		CAT_VARIANTS=(
+			"bare|bare net/http (JSON item)|bare|/api/v1/bench/item|"
+			"title-warm|title page, cache warm|cached|/api/v1/titles/$title|"
+			"title-cold|title page, cache cold|cached|/|-s $TMP/titles.lua"
+			"title-off|title page, cache off|uncached|/api/v1/titles/$title|"
+			"home-warm|home rows, cache warm|cached|/api/v1/catalog/home|"
+			"home-off|home rows, cache off|uncached|/api/v1/catalog/home|"
+		)
+		: >"$TMP/catalog.tsv"
+		note "catalog: ${WARMUP}s warm-up per variant, then $ROUNDS rounds of ${SLICE}s per variant"
+		for v in "${CAT_VARIANTS[@]}"; do
+			IFS='|' read -r key _ server path extra <<<"$v"
+			# shellcheck disable=SC2086 # extra is a list of wrk flags
+			"${PIN_CLIENT[@]}" wrk -t1 -c"$CONNS" -d"${WARMUP}s" -H "Authorization: Bearer $tok" $extra \
+				"${CAT_BASE[$server]}$path" >/dev/null
+		done
+		n=${#CAT_VARIANTS[@]}
+		for ((round = 0; round < ROUNDS; round++)); do
+			for ((i = 0; i < n; i++)); do
+				IFS='|' read -r key _ server path extra <<<"${CAT_VARIANTS[$(((i + round) % n))]}"
+				args=()
+				# Each cold round starts far past every earlier one.
+				[ -z "$extra" ] || args=(-- $((20000 * (round + 1))))
+				# shellcheck disable=SC2086
+				"${PIN_CLIENT[@]}" wrk -t1 -c"$CONNS" -d"${SLICE}s" --latency -H "Authorization: Bearer $tok" $extra \
+					"${CAT_BASE[$server]}$path" "${args[@]}" >"$TMP/wrk.txt"
+				rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$TMP/wrk.txt")
+				p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$TMP/wrk.txt")")
+				p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$TMP/wrk.txt")")
+				bad=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(",", ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$TMP/wrk.txt")
+				printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$round" "$rps" "$p50" "$p99" "$bad" >>"$TMP/catalog.tsv"
+			done
+		done
+		{
+			echo
+			echo "catalog: $CONNS connections, ${TOTAL}s per variant, servers GOMAXPROCS=1 ($PINNED), Postgres and Redis unpinned, rate limits off"
+			printf '  %-28s %8s %9s %9s   %s\n' variant req/s p50 p99 "ratio vs bare"
+			for v in "${CAT_VARIANTS[@]}"; do
+				IFS='|' read -r key label _ <<<"$v"
+				col() { awk -F'\t' -v k="$key" -v f="$1" '$1 == k {print $f}' "$TMP/catalog.tsv" | median; }
+				ratio=$(awk -F'\t' -v k="$key" '$1 == "bare" {b[$2] = $3} $1 == k {v[$2] = $3}
+					END {for (i in v) if (b[i] > 0) print v[i] / b[i]}' "$TMP/catalog.tsv" | median)
+				errs=$(awk -F'\t' -v k="$key" '$1 == k {n += $6} END {print n + 0}' "$TMP/catalog.tsv")
+				[ "$errs" = 0 ] && errs="" || errs="  ($errs errors)"
+				printf '  %-28s %8.0f %7.2fms %7.2fms   %.2f%s\n' "$label" "$(col 3)" "$(col 4)" "$(col 5)" "${ratio:-0}" "$errs"
+			done
+			echo "  target: cached title page at 0.50 or more of bare's req/s"
+			echo
+			DATABASE_URL=$cat_url "$TMP/catalogbench" search -url "${CAT_BASE[cached]}" -token-file "$TMP/token" ||
+				echo "catalog: search not measured (catalogbench failed)"
+		} >>"$TMP/report.txt" 2>&1
+	else
+		echo "catalog: not measured (a server or prepare failed)" >>"$TMP/report.txt"
+	fi
+	for key in bare cached uncached; do stop "${PID_OF[$key]}"; done
+else
+	echo "catalog: not measured (needs DATABASE_URL and psql)" >>"$TMP/report.txt"
 fi
 
 mkdir -p "$(dirname "$RESULTS")"
