@@ -323,6 +323,13 @@ func TestSearch(t *testing.T) {
 	if err != nil || len(p.Items) == 0 || p.Items[0].Name != "Casablanca" {
 		t.Fatalf("typo: %v %v", names(p.Items), err)
 	}
+	// Search as you type: the last word matches as a prefix; a typo in one
+	// word of several is corrected too.
+	for q, want := range map[string]string{"casabl": "Casablanca", "night of the livng": "Night of the Living Dead", "livnig dead": "Night of the Living Dead"} {
+		if p, err := b.s.Search(b.ctx, adult, q, Filter{}); err != nil || len(p.Items) == 0 || p.Items[0].Name != want {
+			t.Errorf("search %q: %v %v, want %s first", q, names(p.Items), err, want)
+		}
+	}
 	// A name match outranks a synopsis match.
 	p, _ = b.s.Search(b.ctx, adult, "morocco", Filter{})
 	if strings.Join(names(p.Items), ",") != "Morocco,Casablanca" {
