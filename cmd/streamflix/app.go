@@ -51,9 +51,10 @@ type Main struct {
 	Registry *registry.Registry
 	Gateway  *gateway.Gateway
 
-	Users  *user.Service
-	Auth   *auth.Service
-	Notify *notify.Service
+	Users   *user.Service
+	Auth    *auth.Service
+	Notify  *notify.Service
+	Catalog *content.Service
 
 	server   *http.Server
 	listener net.Listener
@@ -318,8 +319,8 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	m.Registry.Add(user.NewHandler(m.Users).Module(m.Version))
 	m.Registry.Add(auth.NewHandler(m.Auth, clientIP).Module(m.Version))
 	m.Registry.Add(m.Notify.Module(m.Version))
-	catalog := content.NewService(content.Config{}, m.DB, m.Store.Cache, m.Log)
-	m.Registry.Add(content.NewHandler(catalog).Module(m.Version))
+	m.Catalog = content.NewService(content.Config{}, m.DB, m.Store.Cache, m.Log)
+	m.Registry.Add(content.NewHandler(m.Catalog).Module(m.Version))
 	return nil
 }
 
