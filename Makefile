@@ -23,10 +23,11 @@ build: ## Build bin/streamflix
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/streamflix
 
 .PHONY: run
-run: build ## Set everything up, migrate and serve on :8080
+run: build ## Set everything up, migrate, load the demo catalog into an empty one and serve on :8080
 	@scripts/deps.sh run
 	@mkdir -p $(DATA); [ -s $(DATA)/admin-token ] || { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(DATA)/admin-token; chmod 600 $(DATA)/admin-token; }
 	@$(WITH_SERVICES) $(BIN) migrate up
+	@$(WITH_SERVICES) $(BIN) seed --demo --if-empty
 	@echo "streamflix: http://localhost:8080 (operator token: $(DATA)/admin-token; make stop stops Postgres and Redis)"
 	@ADMIN_TOKEN="$${ADMIN_TOKEN:-$$(cat $(DATA)/admin-token)}" DRAIN_DELAY="$${DRAIN_DELAY:-0s}" $(WITH_SERVICES) $(BIN) serve
 

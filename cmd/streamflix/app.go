@@ -51,9 +51,10 @@ type Main struct {
 	Registry *registry.Registry
 	Gateway  *gateway.Gateway
 
-	Users  *user.Service
-	Auth   *auth.Service
-	Notify *notify.Service
+	Users   *user.Service
+	Auth    *auth.Service
+	Notify  *notify.Service
+	Catalog *content.Service
 
 	server   *http.Server
 	listener net.Listener
@@ -322,8 +323,8 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	if m.Config.CatalogCacheTTL == 0 {
 		catalogCache = nil
 	}
-	catalog := content.NewService(content.Config{CacheTTL: m.Config.CatalogCacheTTL}, m.DB, catalogCache, m.Log)
-	m.Registry.Add(content.NewHandler(catalog).Module(m.Version))
+	m.Catalog = content.NewService(content.Config{CacheTTL: m.Config.CatalogCacheTTL}, m.DB, catalogCache, m.Log)
+	m.Registry.Add(content.NewHandler(m.Catalog).Module(m.Version))
 	return nil
 }
 

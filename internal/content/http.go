@@ -1,11 +1,14 @@
 package content
 
 import (
+	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
 
 	"github.com/streamflix/streamflix/internal/platform/api"
 	"github.com/streamflix/streamflix/internal/platform/apperr"
@@ -85,6 +88,14 @@ func (h *Handler) Routes(r api.Routes) {
 		Summary: "Change an episode.", Request: EpisodeInput{}, Response: Episode{}}, h.handleEpisodeUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/episodes/{id}", ID: "adminEpisodeDelete", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Delete an episode."}, h.handleEpisodeDelete)
+	r.Handle(api.Op{Method: "POST", Path: "/admin/catalog/import", ID: "adminCatalogImport", Tag: "catalog-admin", Access: api.Admin,
+		Summary: "Import a catalog file (format streamflix.catalog, version 1; at most 64 MiB, read as a stream): genres by slug, then titles by " +
+			"external_key, created or updated in place, each whole or not at all. Answers 200 with counts and the errors of rows left out.",
+		Request: CatalogFile{}, Response: ImportReport{}, MaxBody: MaxImportBytes, Stream: true,
+		Params: []api.Param{{Name: "dry_run", Type: "boolean", Description: "true: check every row against the catalog, write nothing."}}}, h.handleImport)
+	r.Handle(api.Op{Method: "GET", Path: "/admin/catalog/export", ID: "adminCatalogExport", Tag: "catalog-admin", Access: api.Admin,
+		Summary:  "The whole catalog as a catalog file (the import format), streamed from one consistent snapshot.",
+		Response: CatalogFile{}, Stream: true}, h.handleExport)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/genres", ID: "adminGenreCreate", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Add a genre.", Request: GenreInput{}, Response: Genre{}, Status: http.StatusCreated}, h.handleGenreCreate)
 	r.Handle(api.Op{Method: "PATCH", Path: "/admin/genres/{id}", ID: "adminGenreUpdate", Tag: "catalog-admin", Access: api.Admin,
@@ -338,6 +349,63 @@ func (h *Handler) handleEpisodeUpdate(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleEpisodeDelete(w http.ResponseWriter, r *http.Request) {
 	noContent(w, r, h.s.DeleteEpisode(r.Context(), chi.URLParam(r, "id")))
+}
+
+func (h *Handler) handleImport(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			api.WriteError(w, r, api.ErrUnsupportedType)
+			return
+		}
+	}
+	var opt ImportOptions
+	if v := r.URL.Query().Get("dry_run"); v != "" {
+		dry, err := strconv.ParseBool(v)
+		if err != nil {
+			api.WriteError(w, r, apperr.Validation(apperr.FieldError{Field: "dry_run", Code: "invalid", Message: "Must be true or false."}))
+			return
+		}
+		opt.DryRun = dry
+	}
+	rep, err := h.s.Import(r.Context(), r.Body, opt)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.JSON(w, http.StatusOK, rep)
+}
+
+// writeCounter counts the bytes that reached the client.
+type writeCounter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *writeCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (h *Handler) handleExport(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Content-Disposition", `attachment; filename="streamflix-catalog.json"`)
+	hd.Set("Cache-Control", "no-store")
+	wc := &writeCounter{w: w}
+	err := h.s.Export(r.Context(), wc)
+	switch {
+	case err == nil:
+	case wc.n == 0:
+		hd.Del("Content-Disposition")
+		api.WriteError(w, r, err)
+	default:
+		// The status is sent: cut the connection so that the client sees
+		// a truncated file rather than a complete-looking one.
+		zerolog.Ctx(r.Context()).Error().Err(err).Int64("bytes_sent", wc.n).Msg("catalog export failed mid-stream")
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func (h *Handler) handleGenreCreate(w http.ResponseWriter, r *http.Request) {
