@@ -50,7 +50,7 @@ func TestHandler(t *testing.T) {
 			t.Fatalf("GET: %d %q %v", resp.StatusCode, got, h)
 		}
 		resp, got = get("GET", "/media/video/v/master.m3u8")
-		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.apple.mpegurl" || resp.Header.Get("Cache-Control") != "public, no-cache" {
+		if resp.StatusCode != 200 || got != body || resp.Header.Get("Content-Type") != "application/vnd.apple.mpegurl" || resp.Header.Get("Cache-Control") != "public, no-cache" {
 			t.Fatalf("mutable object: %d %v", resp.StatusCode, resp.Header)
 		}
 		resp, got = get("HEAD", "/media/artwork/ab/185.jpg")
