@@ -35,7 +35,8 @@ func setupIdentity(t *testing.T, two bool) *identity {
 	t.Helper()
 	db, dbURL := pgtest.NewDBURL(t)
 	id := &identity{t: t, db: db, dbURL: dbURL, mailDir: t.TempDir()}
-	extra := map[string]string{"MAIL_DIR": id.mailDir, "RATE_LIMIT_IP": "0", "RATE_LIMIT_USER": "0", "PUBLIC_URL": "https://streamflix.test"}
+	extra := map[string]string{"MAIL_DIR": id.mailDir, "RATE_LIMIT_IP": "0", "RATE_LIMIT_USER": "0", "PUBLIC_URL": "https://streamflix.test",
+		"MEDIA_DIR": t.TempDir()} // shared by both instances, as a real deployment shares it
 	if two {
 		client, prefix := redistest.New(t)
 		extra["REDIS_URL"] = fmt.Sprintf("redis://%s/%d", client.Options().Addr, client.Options().DB)
