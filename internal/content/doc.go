@@ -9,4 +9,8 @@
 // (home rows, title pages) are cached under a catalog version that every
 // admin write bumps, so all instances sharing the cache see a change at
 // once.
+//
+// It also owns the objects under artwork/ in media storage (Config.Media):
+// each title's poster and backdrop as JPEG renditions at standard widths,
+// uploaded by operators or drawn by GenerateArtwork.
 package content
