@@ -32,6 +32,7 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/migrate"
 	"github.com/streamflix/streamflix/internal/platform/pg"
 	"github.com/streamflix/streamflix/internal/platform/queue"
+	"github.com/streamflix/streamflix/internal/platform/storage"
 	"github.com/streamflix/streamflix/internal/registry"
 	"github.com/streamflix/streamflix/internal/user"
 )
@@ -55,6 +56,7 @@ type Main struct {
 	Auth    *auth.Service
 	Notify  *notify.Service
 	Catalog *content.Service
+	Media   *storage.Local
 
 	server   *http.Server
 	listener net.Listener
@@ -170,6 +172,7 @@ func (m *Main) Open(ctx context.Context) error {
 			mod.Routes(m.Gateway.API())
 		}
 	}
+	m.Gateway.MountMedia(storage.Handler(m.Media, storage.HandlerOptions{Prefix: gateway.MediaPrefix, Immutable: []string{content.ArtworkPrefix}}))
 	m.server = &http.Server{
 		Handler:           m.Gateway.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -319,11 +322,14 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	m.Registry.Add(user.NewHandler(m.Users).Module(m.Version))
 	m.Registry.Add(auth.NewHandler(m.Auth, clientIP).Module(m.Version))
 	m.Registry.Add(m.Notify.Module(m.Version))
+	if m.Media, err = storage.NewLocal(cfg.MediaDir); err != nil {
+		return fmt.Errorf("MEDIA_DIR: %w", err)
+	}
 	var catalogCache cache.Cache = m.Store.Cache
 	if m.Config.CatalogCacheTTL == 0 {
 		catalogCache = nil
 	}
-	m.Catalog = content.NewService(content.Config{CacheTTL: m.Config.CatalogCacheTTL}, m.DB, catalogCache, m.Log)
+	m.Catalog = content.NewService(content.Config{CacheTTL: m.Config.CatalogCacheTTL, Media: m.Media, MediaURL: cfg.MediaURL}, m.DB, catalogCache, m.Log)
 	m.Registry.Add(content.NewHandler(m.Catalog).Module(m.Version))
 	return nil
 }

@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
+	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/streamflix/streamflix/internal/content"
 )
@@ -226,22 +230,34 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	return 0
 }
 
-// demoArtwork goes over the demo titles just imported and reports how many
-// still have no poster: this loop over their ids is where each title's
-// artwork is made.
+// demoArtwork draws a poster and a backdrop for every demo title that has
+// none (GenerateArtwork never replaces an image), a title per core at once.
 func demoArtwork(ctx context.Context, c *content.Service, ids []string, out io.Writer) error {
-	missing := 0
+	start := time.Now()
+	var drawn atomic.Int64
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, id := range ids {
-		t, err := c.AdminTitle(ctx, id)
-		if err != nil {
-			return fmt.Errorf("demo artwork: %w", err)
-		}
-		if t.Artwork.Poster == "" {
-			missing++
-		}
+		g.Go(func() error {
+			t, err := c.AdminTitle(ctx, id)
+			if err != nil {
+				return fmt.Errorf("demo artwork: %w", err)
+			}
+			if t.Artwork.Poster != nil && t.Artwork.Backdrop != nil {
+				return nil
+			}
+			if err := c.GenerateArtwork(ctx, id); err != nil {
+				return fmt.Errorf("demo artwork for %s: %w", t.Name, err)
+			}
+			drawn.Add(1)
+			return nil
+		})
 	}
-	if missing > 0 {
-		fmt.Fprintf(out, "artwork: %d of %d demo titles have no poster\n", missing, len(ids))
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if n := drawn.Load(); n > 0 {
+		fmt.Fprintf(out, "artwork: drew posters and backdrops for %d titles in %s\n", n, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }

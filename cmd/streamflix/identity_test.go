@@ -41,7 +41,8 @@ func setupIdentityWith(t *testing.T, two bool, more map[string]string) *identity
 	t.Helper()
 	db, dbURL := pgtest.NewDBURL(t)
 	id := &identity{t: t, db: db, dbURL: dbURL, mailDir: t.TempDir()}
-	extra := map[string]string{"MAIL_DIR": id.mailDir, "RATE_LIMIT_IP": "0", "RATE_LIMIT_USER": "0", "PUBLIC_URL": "https://streamflix.test"}
+	extra := map[string]string{"MAIL_DIR": id.mailDir, "RATE_LIMIT_IP": "0", "RATE_LIMIT_USER": "0", "PUBLIC_URL": "https://streamflix.test",
+		"MEDIA_DIR": t.TempDir()} // shared by both instances, as a real deployment shares it
 	for k, v := range more {
 		extra[k] = v
 	}

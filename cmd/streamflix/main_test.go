@@ -60,6 +60,16 @@ func env(dbURL string, extra map[string]string) func(string) string {
 // start opens and runs an instance; it stops at test cleanup.
 func start(t *testing.T, getenv func(string) string, before func(*Main)) *instance {
 	t.Helper()
+	if getenv("MEDIA_DIR") == "" {
+		// Media of its own, not .data/media under the package directory.
+		dir, inner := t.TempDir(), getenv
+		getenv = func(k string) string {
+			if k == "MEDIA_DIR" {
+				return dir
+			}
+			return inner(k)
+		}
+	}
 	cfg, _, err := config.Load("test", nil, getenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)

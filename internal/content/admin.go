@@ -36,8 +36,6 @@ type TitleInput struct {
 	Tags           []string      `json:"tags,omitempty"`
 	AvailableFrom  *time.Time    `json:"available_from,omitempty"`
 	AvailableUntil *time.Time    `json:"available_until,omitempty"`
-	Poster         string        `json:"poster,omitempty"`
-	Backdrop       string        `json:"backdrop,omitempty"`
 	VideoID        *string       `json:"video_id,omitempty"`
 	Genres         []string      `json:"genres,omitempty"`
 	People         []CreditInput `json:"people,omitempty"`
@@ -89,8 +87,6 @@ func (in *TitleInput) validate() error {
 	if in.AvailableFrom != nil && in.AvailableUntil != nil && !in.AvailableUntil.After(*in.AvailableFrom) {
 		f.add("available_until", "before_available_from", "Must be after available_from.")
 	}
-	f.text("poster", in.Poster, maxNameLen)
-	f.text("backdrop", in.Backdrop, maxNameLen)
 	if in.VideoID != nil {
 		f.required("video_id", *in.VideoID, maxNameLen)
 		if in.Kind == KindSeries {
@@ -131,10 +127,10 @@ func (s *Service) CreateTitle(ctx context.Context, in TitleInput) (AdminTitle, e
 	id := newID()
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO content.titles (id, external_key, kind, name, original_name, synopsis, release_year,
-			runtime_minutes, maturity_rating, languages, tags, available_from, available_until, poster_key, backdrop_key, video_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			runtime_minutes, maturity_rating, languages, tags, available_from, available_until, video_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			id, in.ExternalKey, in.Kind, in.Name, in.OriginalName, in.Synopsis, in.ReleaseYear, in.RuntimeMinutes, in.MaturityRating,
-			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.Poster, in.Backdrop, in.VideoID)
+			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.VideoID)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -265,7 +261,7 @@ func (s *Service) AdminTitle(ctx context.Context, id string) (AdminTitle, error)
 	if err != nil {
 		return AdminTitle{}, err
 	}
-	t := row.admin()
+	t := row.admin(s.cfg.MediaURL)
 	if t.People, err = credits(ctx, s.db, id); err != nil {
 		return AdminTitle{}, err
 	}
@@ -284,7 +280,7 @@ func (s *Service) TitleInput(ctx context.Context, id string) (TitleInput, error)
 	}
 	in := TitleInput{ExternalKey: t.ExternalKey, Kind: t.Kind, Name: t.Name, OriginalName: t.OriginalName, Synopsis: t.Synopsis,
 		ReleaseYear: t.Year, RuntimeMinutes: t.RuntimeMinutes, MaturityRating: t.MaturityRating, Languages: t.Languages, Tags: t.Tags,
-		AvailableFrom: t.AvailableFrom, AvailableUntil: t.AvailableUntil, Poster: t.Artwork.Poster, Backdrop: t.Artwork.Backdrop, VideoID: t.VideoID}
+		AvailableFrom: t.AvailableFrom, AvailableUntil: t.AvailableUntil, VideoID: t.VideoID}
 	for _, g := range t.Genres {
 		in.Genres = append(in.Genres, g.Slug)
 	}
@@ -313,9 +309,9 @@ func (s *Service) UpdateTitle(ctx context.Context, id string, in TitleInput) (Ad
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE content.titles SET external_key = $2, name = $3, original_name = $4, synopsis = $5,
 			release_year = $6, runtime_minutes = $7, maturity_rating = $8, languages = $9, tags = $10, available_from = $11,
-			available_until = $12, poster_key = $13, backdrop_key = $14, video_id = $15, updated_at = now() WHERE id = $1`,
+			available_until = $12, video_id = $13, updated_at = now() WHERE id = $1`,
 			id, in.ExternalKey, in.Name, in.OriginalName, in.Synopsis, in.ReleaseYear, in.RuntimeMinutes, in.MaturityRating,
-			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.Poster, in.Backdrop, in.VideoID)
+			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.VideoID)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -328,20 +324,26 @@ func (s *Service) UpdateTitle(ctx context.Context, id string, in TitleInput) (Ad
 	return s.AdminTitle(ctx, id)
 }
 
-// DeleteTitle removes a title with its seasons and episodes. It returns
-// ErrTitleNotFound.
+// DeleteTitle removes a title with its seasons, episodes and artwork. It
+// returns ErrTitleNotFound.
 func (s *Service) DeleteTitle(ctx context.Context, id string) error {
 	if !validUUID(id) {
 		return ErrTitleNotFound
 	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM content.titles WHERE id = $1`, id)
+	var art struct {
+		Poster   []byte `db:"poster"`
+		Backdrop []byte `db:"backdrop"`
+	}
+	err := s.db.GetContext(ctx, &art, `DELETE FROM content.titles WHERE id = $1 RETURNING poster, backdrop`, id)
+	if isNoRows(err) {
+		return ErrTitleNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("delete title: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrTitleNotFound
-	}
 	s.bump(ctx)
+	s.removeImage(ctx, art.Poster)
+	s.removeImage(ctx, art.Backdrop)
 	return nil
 }
 

@@ -151,7 +151,7 @@ func (s *Service) Titles(ctx context.Context, v Viewer, f Filter) (Page, error) 
 	if err := s.db.SelectContext(ctx, &rows, stmt, q.args...); err != nil {
 		return Page{}, fmt.Errorf("list titles: %w", err)
 	}
-	p := Page{Items: titles(rows)}
+	p := Page{Items: titles(rows, s.cfg.MediaURL)}
 	if len(rows) > limit {
 		p.Items = p.Items[:limit]
 		last := rows[limit-1]
@@ -233,7 +233,7 @@ func (s *Service) Title(ctx context.Context, v Viewer, id string) (TitleDetails,
 	if err != nil {
 		return TitleDetails{}, err
 	}
-	d := row.details()
+	d := row.details(s.cfg.MediaURL)
 	if d.People, err = credits(ctx, s.db, row.ID); err != nil {
 		return d, err
 	}
@@ -255,7 +255,7 @@ func (s *Service) Title(ctx context.Context, v Viewer, id string) (TitleDetails,
 	if err := s.db.SelectContext(ctx, &rel, stmt, q.args...); err != nil {
 		return d, fmt.Errorf("related titles: %w", err)
 	}
-	d.Related = titles(rel)
+	d.Related = titles(rel, s.cfg.MediaURL)
 	return d, nil
 }
 
@@ -352,7 +352,7 @@ func (s *Service) Search(ctx context.Context, v Viewer, text string, f Filter) (
 	if err := s.db.SelectContext(ctx, &rows, stmt, q.args...); err != nil {
 		return Page{}, fmt.Errorf("search: %w", err)
 	}
-	p := Page{Items: titles(rows)}
+	p := Page{Items: titles(rows, s.cfg.MediaURL)}
 	if len(rows) > limit {
 		p.Items = p.Items[:limit]
 		p.NextCursor = cursor{O: off + limit}.encode()

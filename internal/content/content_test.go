@@ -12,6 +12,7 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/cache"
 	"github.com/streamflix/streamflix/internal/platform/pgtest"
+	"github.com/streamflix/streamflix/internal/platform/storage"
 )
 
 type testBundle struct {
@@ -19,13 +20,19 @@ type testBundle struct {
 	s     *Service
 	ctx   context.Context
 	cache cache.Cache
+	media *storage.Local
 }
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	db := pgtest.NewDB(t)
 	c := cache.NewMemory().Cache
-	return &testBundle{t: t, s: NewService(Config{}, db, c, zerolog.Nop()), ctx: context.Background(), cache: c}
+	media, err := storage.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewService(Config{Media: media, MediaURL: "https://cdn.example.com/media/"}, db, c, zerolog.Nop())
+	return &testBundle{t: t, s: s, ctx: context.Background(), cache: c, media: media}
 }
 
 var adult = Viewer{MaturityLevel: 50}

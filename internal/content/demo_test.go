@@ -14,7 +14,7 @@ func TestExportRoundTrip(t *testing.T) {
 		t.Fatalf("demo: %+v %v", rep, err)
 	}
 	// A title made by hand (no external key) with what only the admin API
-	// sets: a draft, an availability window, artwork, a video.
+	// sets: a draft, an availability window, a video.
 	p, err := src.s.CreatePerson(src.ctx, PersonInput{Name: "Harold Lloyd"})
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +24,7 @@ func TestExportRoundTrip(t *testing.T) {
 	video := "vid-42"
 	y := 1928
 	hand, err := src.s.CreateTitle(src.ctx, TitleInput{Kind: KindMovie, Name: "Speedy <& friends>", MaturityRating: "G", ReleaseYear: &y,
-		AvailableFrom: &from, AvailableUntil: &until, Poster: "posters/speedy.jpg", VideoID: &video, Genres: []string{"comedy"},
+		AvailableFrom: &from, AvailableUntil: &until, VideoID: &video, Genres: []string{"comedy"},
 		Languages: []string{"en", "pt-BR"}, Tags: []string{"silent"}, People: []CreditInput{{PersonID: p.ID, Role: RoleActor, Character: "Speedy"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -15,4 +15,8 @@
 // each title, keyed by external key, whole or not at all; Export writes it
 // from one snapshot. SeedDemo imports the embedded demo catalog
 // (demo/catalog.json) and SeedScale generates titles for load tests.
+//
+// It also owns the objects under artwork/ in media storage (Config.Media):
+// each title's poster and backdrop as JPEG renditions at standard widths,
+// uploaded by operators or drawn by GenerateArtwork.
 package content

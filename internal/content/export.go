@@ -29,8 +29,6 @@ type catalogRow struct {
 	Status         string         `db:"status"`
 	AvailableFrom  sql.NullTime   `db:"available_from"`
 	AvailableUntil sql.NullTime   `db:"available_until"`
-	Poster         string         `db:"poster_key"`
-	Backdrop       string         `db:"backdrop_key"`
 	VideoID        sql.NullString `db:"video_id"`
 }
 
@@ -41,7 +39,7 @@ func catalogTitles(ctx context.Context, q sqlx.QueryerContext, ids []string) ([]
 	var rows []catalogRow
 	if err := sqlx.SelectContext(ctx, q, &rows, `SELECT t.id, coalesce(t.external_key, t.id::text) AS key, t.kind, t.name,
 		t.original_name, t.synopsis, t.release_year, t.runtime_minutes, t.maturity_rating, t.languages, t.tags, t.status,
-		t.available_from, t.available_until, t.poster_key, t.backdrop_key, t.video_id
+		t.available_from, t.available_until, t.video_id
 		FROM content.titles t WHERE t.id = ANY($1::uuid[])`, arr); err != nil {
 		return nil, fmt.Errorf("read titles: %w", err)
 	}
@@ -50,7 +48,7 @@ func catalogTitles(ctx context.Context, q sqlx.QueryerContext, ids []string) ([]
 		ct := &CatalogTitle{ExternalKey: r.Key, Kind: r.Kind, Name: r.Name, OriginalName: r.OriginalName, Synopsis: r.Synopsis,
 			ReleaseYear: intPtr(r.ReleaseYear), RuntimeMinutes: intPtr(r.RuntimeMinutes), MaturityRating: r.MaturityRating,
 			Languages: r.Languages, Tags: r.Tags, Status: r.Status, AvailableFrom: timePtr(r.AvailableFrom),
-			AvailableUntil: timePtr(r.AvailableUntil), Poster: &r.Poster, Backdrop: &r.Backdrop, VideoID: strPtr(r.VideoID)}
+			AvailableUntil: timePtr(r.AvailableUntil), VideoID: strPtr(r.VideoID)}
 		byID[r.ID] = ct
 	}
 

@@ -72,6 +72,13 @@ func (h *Handler) Routes(r api.Routes) {
 		Summary: "Publish a title (viewers see it inside its availability window).", Response: AdminTitle{}}, h.publish(true))
 	r.Handle(api.Op{Method: "POST", Path: "/admin/titles/{id}/unpublish", ID: "adminTitleUnpublish", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Return a title to draft.", Response: AdminTitle{}}, h.publish(false))
+	r.Handle(api.Op{Method: "PUT", Path: "/admin/titles/{id}/artwork/{slot}", ID: "adminArtworkPut", Tag: "catalog-admin", Access: api.Admin,
+		Summary: "Upload a title's poster or backdrop (slot): the raw image as the body, JPEG, PNG, WebP or GIF, at most 10 MiB and 50 megapixels; " +
+			"a poster at least 342 px wide and portrait, a backdrop at least 780 px wide and landscape. The image is re-encoded as JPEG at standard widths " +
+			"and replaces the slot's image. 415 unsupported_image, 413 body_too_large, 422 invalid_image, image_too_large, image_too_small or bad_aspect_ratio.",
+		RequestTypes: []string{"image/jpeg", "image/png", "image/webp", "image/gif"}, Response: AdminTitle{}, MaxBody: MaxArtworkBytes}, h.handleArtworkPut)
+	r.Handle(api.Op{Method: "DELETE", Path: "/admin/titles/{id}/artwork/{slot}", ID: "adminArtworkDelete", Tag: "catalog-admin", Access: api.Admin,
+		Summary: "Remove a title's poster or backdrop (slot)."}, h.handleArtworkDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/titles/{id}/seasons", ID: "adminSeasonCreate", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Add a season to a series.", Request: SeasonInput{}, Response: Season{}, Status: http.StatusCreated}, h.handleSeasonCreate)
 	r.Handle(api.Op{Method: "GET", Path: "/admin/seasons/{id}", ID: "adminSeasonGet", Tag: "catalog-admin", Access: api.Admin,
@@ -289,6 +296,19 @@ func (h *Handler) publish(on bool) http.HandlerFunc {
 		}
 		api.JSON(w, http.StatusOK, t)
 	}
+}
+
+func (h *Handler) handleArtworkPut(w http.ResponseWriter, r *http.Request) {
+	t, err := h.s.SetArtwork(r.Context(), chi.URLParam(r, "id"), chi.URLParam(r, "slot"), r.Body, r.Header.Get("Content-Type"))
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.JSON(w, http.StatusOK, t)
+}
+
+func (h *Handler) handleArtworkDelete(w http.ResponseWriter, r *http.Request) {
+	noContent(w, r, h.s.DeleteArtwork(r.Context(), chi.URLParam(r, "id"), chi.URLParam(r, "slot")))
 }
 
 func (h *Handler) handleSeasonCreate(w http.ResponseWriter, r *http.Request) {

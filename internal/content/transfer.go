@@ -56,9 +56,10 @@ type CatalogFile struct {
 // with its id as its key, and importing that key finds it again.
 //
 // Status defaults to draft for a new title and to the current status of
-// an existing one. Poster, Backdrop and VideoID (and an episode's
-// VideoID) are set by other parts of the system: when absent, a re-import
-// keeps what the title has; an empty poster or backdrop clears it.
+// an existing one. VideoID (and an episode's VideoID) is set by the
+// streaming module: when absent, a re-import keeps what the title has.
+// Artwork is not part of the file: images live in media storage, are
+// uploaded or generated per title, and an import leaves them as they are.
 type CatalogTitle struct {
 	ExternalKey    string          `json:"external_key"`
 	Kind           string          `json:"kind"`
@@ -73,8 +74,6 @@ type CatalogTitle struct {
 	Status         string          `json:"status,omitempty"`
 	AvailableFrom  *time.Time      `json:"available_from,omitempty"`
 	AvailableUntil *time.Time      `json:"available_until,omitempty"`
-	Poster         *string         `json:"poster,omitempty"`
-	Backdrop       *string         `json:"backdrop,omitempty"`
 	VideoID        *string         `json:"video_id,omitempty"`
 	Genres         []string        `json:"genres,omitempty"`
 	Credits        []CatalogCredit `json:"credits,omitempty"`
@@ -574,8 +573,8 @@ func (ct *CatalogTitle) validate() error {
 	key := ct.ExternalKey
 	in := TitleInput{ExternalKey: &key, Kind: ct.Kind, Name: ct.Name, OriginalName: ct.OriginalName, Synopsis: ct.Synopsis,
 		ReleaseYear: ct.ReleaseYear, RuntimeMinutes: ct.RuntimeMinutes, MaturityRating: ct.MaturityRating, Languages: ct.Languages,
-		Tags: ct.Tags, AvailableFrom: ct.AvailableFrom, AvailableUntil: ct.AvailableUntil, Poster: deref(ct.Poster),
-		Backdrop: deref(ct.Backdrop), VideoID: ct.VideoID, Genres: ct.Genres}
+		Tags: ct.Tags, AvailableFrom: ct.AvailableFrom, AvailableUntil: ct.AvailableUntil,
+		VideoID: ct.VideoID, Genres: ct.Genres}
 	f.nest("", in.validate())
 	ct.Name = in.Name
 	switch ct.Status {
@@ -670,22 +669,8 @@ func (ct *CatalogTitle) normalize(cur *CatalogTitle) {
 			ct.Status = cur.Status
 		}
 	}
-	if cur != nil {
-		if ct.Poster == nil {
-			ct.Poster = cur.Poster
-		}
-		if ct.Backdrop == nil {
-			ct.Backdrop = cur.Backdrop
-		}
-		if ct.VideoID == nil {
-			ct.VideoID = cur.VideoID
-		}
-	}
-	if ct.Poster != nil && *ct.Poster == "" {
-		ct.Poster = nil
-	}
-	if ct.Backdrop != nil && *ct.Backdrop == "" {
-		ct.Backdrop = nil
+	if cur != nil && ct.VideoID == nil {
+		ct.VideoID = cur.VideoID
 	}
 	ct.Languages = nilIfEmpty(ct.Languages)
 	ct.Tags = nilIfEmpty(ct.Tags)
@@ -806,21 +791,21 @@ func (s *Service) applyTitle(ctx context.Context, tx *sqlx.Tx, ct *CatalogTitle)
 	outcome := outUpdated
 	args := []any{ct.Name, ct.OriginalName, ct.Synopsis, ct.ReleaseYear, ct.RuntimeMinutes, ct.MaturityRating,
 		pq.StringArray(nonNil(ct.Languages)), pq.StringArray(nonNil(ct.Tags)), ct.Status, ct.AvailableFrom, ct.AvailableUntil,
-		deref(ct.Poster), deref(ct.Backdrop), ct.VideoID}
+		ct.VideoID}
 	if cur == nil {
 		outcome, id = outCreated, newID()
 		_, err = tx.ExecContext(ctx, `INSERT INTO content.titles (name, original_name, synopsis, release_year, runtime_minutes,
-			maturity_rating, languages, tags, status, published_at, available_from, available_until, poster_key, backdrop_key, video_id,
+			maturity_rating, languages, tags, status, published_at, available_from, available_until, video_id,
 			id, external_key, kind)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text, CASE WHEN $9::text = 'published' THEN clock_timestamp() END, $10, $11, $12, $13, $14,
-			$15, $16, $17)`, append(args, id, ct.ExternalKey, ct.Kind)...)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text, CASE WHEN $9::text = 'published' THEN clock_timestamp() END, $10, $11, $12,
+			$13, $14, $15)`, append(args, id, ct.ExternalKey, ct.Kind)...)
 	} else {
 		// The first publication is what orders browse lists: keep it.
 		_, err = tx.ExecContext(ctx, `UPDATE content.titles SET name = $1, original_name = $2, synopsis = $3, release_year = $4,
 			runtime_minutes = $5, maturity_rating = $6, languages = $7, tags = $8, status = $9::text,
 			published_at = CASE WHEN $9::text = 'published' THEN coalesce(published_at, clock_timestamp()) ELSE published_at END,
-			available_from = $10, available_until = $11, poster_key = $12, backdrop_key = $13, video_id = $14, updated_at = now()
-			WHERE id = $15`, append(args, id)...)
+			available_from = $10, available_until = $11, video_id = $12, updated_at = now()
+			WHERE id = $13`, append(args, id)...)
 	}
 	if err != nil {
 		return "", 0, mapErr(err)

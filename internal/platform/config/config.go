@@ -70,6 +70,9 @@ type Config struct {
 	SMTPTLS      string // SMTP_TLS
 	MailFrom     string // MAIL_FROM
 	MailDir      string // MAIL_DIR
+
+	MediaDir string // MEDIA_DIR
+	MediaURL string // MEDIA_URL
 }
 
 // Rate is a rate limit written as "N/period" or "N/period:burst", e.g.
@@ -186,6 +189,8 @@ var settings = []setting{
 	{"SMTP_TLS", "starttls", "none, starttls or tls (implicit TLS, usually port 465)", false, func(c *Config) any { return &c.SMTPTLS }},
 	{"MAIL_FROM", "streamflix <no-reply@streamflix.local>", "From address of every email", false, func(c *Config) any { return &c.MailFrom }},
 	{"MAIL_DIR", ".data/mail", "where emails are written when SMTP_HOST is empty", false, func(c *Config) any { return &c.MailDir }},
+	{"MEDIA_DIR", ".data/media", "directory media (artwork, later video) is stored in and served from at /media/; instances behind one load balancer must share it", false, func(c *Config) any { return &c.MediaDir }},
+	{"MEDIA_URL", "/media", "prefix of media URLs in API responses: /media (this app, behind the edge cache) or a CDN's https:// URL that fetches from it", false, func(c *Config) any { return &c.MediaURL }},
 	{"JOB_CONCURRENCY", "10", "jobs worked at once per module queue", false, func(c *Config) any { return &c.JobConcurrency }},
 }
 
@@ -385,6 +390,14 @@ func (c *Config) validate() error {
 	}
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		return bad("MAIL_FROM", "%q is not an address like streamflix <no-reply@example.com>", c.MailFrom)
+	}
+	if c.MediaDir == "" {
+		return bad("MEDIA_DIR", "must name a directory")
+	}
+	c.MediaURL = strings.TrimRight(c.MediaURL, "/")
+	if u, err := url.Parse(c.MediaURL); err != nil || u.RawQuery != "" || u.Fragment != "" ||
+		!(u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/") || (u.Scheme == "http" || u.Scheme == "https") && u.Host != "") {
+		return bad("MEDIA_URL", "%q is not a path like /media or an http(s) URL like https://cdn.example.com/media", c.MediaURL)
 	}
 	if c.JobConcurrency < 1 || c.JobConcurrency > 1000 {
 		return bad("JOB_CONCURRENCY", "must be between 1 and 1000, got %d", c.JobConcurrency)
