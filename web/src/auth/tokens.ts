@@ -73,7 +73,7 @@ const realClock: Clock = {
 export function browserLocks(): Locks | null {
   const l = typeof navigator !== 'undefined' ? navigator.locks : undefined
   if (!l) return null
-  return { request: (name, fn) => l.request(name, { mode: 'exclusive' }, fn) }
+  return { request: <T,>(name: string, fn: () => Promise<T>) => l.request(name, { mode: 'exclusive' }, fn) as Promise<T> }
 }
 
 export function browserChannel(): Channel | null {
