@@ -174,8 +174,9 @@ function ChangePasswordForm({ email: mail, onDone, onCancel }: { email: string; 
   )
 }
 
-function deviceIcon(kind: string) {
-  return <Icon name={kind === 'mobile' ? 'phone' : kind === 'tv' ? 'tv' : 'laptop'} size="1.6em" />
+function deviceIcon(s: Session) {
+  const phone = s.device_kind === 'mobile' || /Android|iOS|iPhone/.test(s.device_name)
+  return <Icon name={phone ? 'phone' : s.device_kind === 'tv' ? 'tv' : 'laptop'} size="1.6em" />
 }
 
 function Devices() {
@@ -207,7 +208,7 @@ function Devices() {
         {sessions.data?.map((s) => (
           <li key={s.id} className="session">
             <span className="session__icon" aria-hidden="true">
-              {deviceIcon(s.device_kind)}
+              {deviceIcon(s)}
             </span>
             <div className="session__body">
               <p className="session__name">
