@@ -187,6 +187,17 @@ test('a new sign-in elsewhere shows up live in the notification bell, and can be
   await panel.getByRole('link', { name: 'See all notifications' }).click()
   await page.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor()
   assert.equal(await page.locator('.notif-list--page .notif--unread').count(), count - 1)
+
+  // Preferences: a choice sticks; security messages cannot be turned off.
+  await page.goto('/settings/notifications')
+  const newTitles = page.getByRole('checkbox', { name: 'New titles by email' })
+  await newTitles.uncheck()
+  await page.waitForResponse((r) => r.url().endsWith('/api/v1/notification-preferences') && r.request().method() === 'PUT')
+  await page.reload()
+  await newTitles.waitFor()
+  assert.equal(await newTitles.isChecked(), false)
+  assert.equal(await page.getByRole('checkbox', { name: 'New sign-ins by email' }).isDisabled(), true)
+  await shoot(page, 'notification-settings')
 })
 
 test('signs out another session, which then finds itself signed out', async () => {
