@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/jmoiron/sqlx"
 	"github.com/rs/zerolog"
 
@@ -177,6 +178,7 @@ type Config struct {
 type Service struct {
 	db    *sqlx.DB
 	cache cache.Cache
+	near  *expirable.LRU[string, Cached] // this instance's copy of cache entries
 	cfg   Config
 	log   zerolog.Logger
 }
@@ -186,7 +188,8 @@ func NewService(cfg Config, db *sqlx.DB, c cache.Cache, log zerolog.Logger) *Ser
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 60 * time.Second
 	}
-	return &Service{db: db, cache: c, cfg: cfg, log: log}
+	return &Service{db: db, cache: c, cfg: cfg, log: log,
+		near: expirable.NewLRU[string, Cached](nearEntries, nil, cfg.CacheTTL)}
 }
 
 // Health checks the database.

@@ -123,8 +123,8 @@ func filter(r *http.Request) (Filter, error) {
 
 // writeCached writes a cacheable JSON body with its ETag, or 304 when the
 // client already holds it.
-func writeCached(w http.ResponseWriter, r *http.Request, body []byte) {
-	etag := ETag(body)
+func writeCached(w http.ResponseWriter, r *http.Request, c Cached) {
+	etag := c.ETag
 	h := w.Header()
 	h.Set("ETag", etag)
 	// private: the body depends on the profile's ceiling; Vary keeps a
@@ -142,7 +142,7 @@ func writeCached(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	_, _ = w.Write(c.Body)
 	_, _ = w.Write([]byte("\n"))
 }
 
