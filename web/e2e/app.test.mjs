@@ -259,30 +259,39 @@ test('reports the home page weight and first contentful paint (measured, not ass
   await page.getByRole('button', { name: 'Ada' }).click()
   await page.locator('.hero').waitFor()
 
-  const cold = await ctx.newPage()
-  const cdp = await ctx.newCDPSession(cold)
-  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true })
-  const scripts = []
-  cold.on('response', (r) => {
-    if (r.request().resourceType() === 'script') scripts.push(r)
-  })
-  await cold.goto('/', { waitUntil: 'load' })
-  await cold.locator('.hero').waitFor()
-  let raw = 0
-  let gz = 0
-  for (const r of scripts) {
-    const body = await r.body()
-    raw += body.length
-    gz += gzipSync(body, { level: 9 }).length
+  // Three cold loads (cache disabled); the median FCP is reported, as the
+  // machine may be busy with other work.
+  const runs = []
+  for (let i = 0; i < 3; i++) {
+    const cold = await ctx.newPage()
+    const cdp = await ctx.newCDPSession(cold)
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true })
+    const scripts = []
+    cold.on('response', (r) => {
+      if (r.request().resourceType() === 'script') scripts.push(r)
+    })
+    await cold.goto('/', { waitUntil: 'load' })
+    await cold.locator('.hero').waitFor()
+    let raw = 0
+    let gz = 0
+    for (const r of scripts) {
+      const body = await r.body()
+      raw += body.length
+      gz += gzipSync(body, { level: 9 }).length
+    }
+    const fcp = await cold.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1)
+    const dcl = await cold.evaluate(() => performance.getEntriesByType('navigation')[0]?.domContentLoadedEventEnd ?? -1)
+    runs.push({ files: scripts.length, raw, gz, fcp, dcl })
+    await cold.close()
   }
-  const fcp = await cold.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1)
-  const nav = await cold.evaluate(() => {
-    const n = performance.getEntriesByType('navigation')[0]
-    return n ? n.domContentLoadedEventEnd : -1
-  })
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const { files, raw, gz } = runs[0]
   console.log('# page weight and speed (home page, cold cache, loopback):')
-  console.log(`#   JavaScript: ${scripts.length} files, ${(raw / 1024).toFixed(1)} KB, ${(gz / 1024).toFixed(1)} KB gzipped (target < 250 KB)`)
-  console.log(`#   first contentful paint: ${fcp.toFixed(0)} ms (target < 1500 ms); DOMContentLoaded: ${nav.toFixed(0)} ms`)
-  assert.ok(scripts.length > 0)
+  console.log(`#   JavaScript: ${files} files, ${(raw / 1024).toFixed(1)} KB, ${(gz / 1024).toFixed(1)} KB gzipped (target < 250 KB)`)
+  console.log(
+    `#   first contentful paint: median ${median(runs.map((r) => r.fcp)).toFixed(0)} ms of ${runs.map((r) => r.fcp.toFixed(0)).join(', ')} (target < 1500 ms); ` +
+      `DOMContentLoaded: median ${median(runs.map((r) => r.dcl)).toFixed(0)} ms`,
+  )
+  assert.ok(files > 0)
   await ctx.close()
 })
