@@ -191,8 +191,9 @@ test('a new sign-in elsewhere shows up live in the notification bell, and can be
   // Preferences: a choice sticks; security messages cannot be turned off.
   await page.goto('/settings/notifications')
   const newTitles = page.getByRole('checkbox', { name: 'New titles by email' })
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/v1/notification-preferences') && r.request().method() === 'PUT')
   await newTitles.uncheck()
-  await page.waitForResponse((r) => r.url().endsWith('/api/v1/notification-preferences') && r.request().method() === 'PUT')
+  assert.equal((await saved).status(), 200)
   await page.reload()
   await newTitles.waitFor()
   assert.equal(await newTitles.isChecked(), false)

@@ -70,7 +70,8 @@ export function Home() {
       )}
       <FocusGrid className="rows">
         {rows.map((r, i) => (
-          <Row key={r.id} title={r.title} items={r.items} nextCursor={r.next_cursor} genre={r.genre} eager={i === 0} />
+          // Keyed by profile too: a row keeps the pages it loaded, which belong to one profile.
+          <Row key={`${profileId}:${r.id}`} title={r.title} items={r.items} nextCursor={r.next_cursor} genre={r.genre} eager={i === 0} />
         ))}
       </FocusGrid>
     </div>

@@ -20,6 +20,9 @@ function label(kind: string): [string, string] {
   return names[kind] ?? [kind.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()), '']
 }
 
+// sorted puts what the user can change first.
+const sorted = (ps: Preference[]) => [...ps].sort((a, b) => Number(a.essential) - Number(b.essential))
+
 export default function NotificationSettings() {
   useDocumentTitle('Notification settings')
   const sid = useSessionId()
@@ -55,7 +58,7 @@ export default function NotificationSettings() {
             </tr>
           </thead>
           <tbody>
-            {prefs.data.map((p) => {
+            {sorted(prefs.data).map((p) => {
               const [name, about] = label(p.kind)
               return (
                 <tr key={p.kind}>

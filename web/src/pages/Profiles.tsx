@@ -140,8 +140,9 @@ function PinDialog({ profile, onClose, onUnlocked }: { profile: Profile; onClose
       await selectProfile(profile.id, pin)
       onUnlocked()
     } catch (err) {
-      setError(fieldErrors(err).pin ?? describe(err))
-      setPin('')
+      const wrong = fieldErrors(err).pin
+      setError(wrong ?? describe(err))
+      if (wrong) setPin('') // a wrong PIN is typed again; an offline one is kept
     } finally {
       setBusy(false)
     }
