@@ -11,6 +11,7 @@ import { start, waitForMail, webDir } from './harness.mjs'
 
 const shotsDir = join(webDir, 'screenshots')
 const PASSWORD = 'plum-kettle-orbit-92'
+const NEW_PASSWORD = 'violet-harbour-lamp-7'
 const PHONE_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36'
 const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1440, height: 900 } }
 
@@ -252,13 +253,44 @@ test('creates a kids profile that sees only kids titles', async () => {
   await page.getByText('No titles match').waitFor()
 })
 
+test('resets a forgotten password from the emailed link, which signs out every device', async () => {
+  const ctx = await h.newContext({ viewport: SIZES.phone })
+  const page = await ctx.newPage()
+  await page.goto('/signin')
+  await page.getByRole('link', { name: 'Forgot your password?' }).click()
+  await page.getByLabel('Email').fill(email)
+  await page.getByRole('button', { name: 'Email me a link' }).click()
+  await page.getByText(`If ${email} has a streamflix account`).waitFor()
+
+  const mail = await waitForMail(h, email, /reset/i)
+  const link = mail.text.match(/https?:\/\/\S+\/reset-password\?token=[\w-]+/)?.[0]
+  assert.ok(link, `no reset link in:\n${mail.text}`)
+  await page.goto(link)
+  await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD)
+  await page.getByLabel('Confirm new password').fill(NEW_PASSWORD + 'x')
+  await page.getByRole('button', { name: 'Change password' }).click()
+  await page.getByText('The passwords do not match.').waitFor()
+  await page.getByLabel('Confirm new password').fill(NEW_PASSWORD)
+  await page.getByRole('button', { name: 'Change password' }).click()
+  await page.getByText('Your password has been changed. Sign in with the new one.').waitFor()
+  await page.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD)
+  await page.getByLabel('Email').fill(email)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('heading', { name: "Who's watching?" }).waitFor()
+  await ctx.close()
+
+  // The first browser was signed out with every other session.
+  await pageA.reload()
+  await pageA.getByRole('heading', { name: 'Sign in' }).waitFor()
+})
+
 test('reports the home page weight and first contentful paint (measured, not asserted)', async () => {
   // A browser of its own, signed in, then a cold load of the home page.
   const ctx = await h.newContext()
   const page = await ctx.newPage()
   await page.goto('/signin')
   await page.getByLabel('Email').fill(email)
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
+  await page.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('button', { name: 'Ada' }).click()
   await page.locator('.hero').waitFor()
