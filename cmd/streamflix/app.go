@@ -35,6 +35,7 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/storage"
 	"github.com/streamflix/streamflix/internal/registry"
 	"github.com/streamflix/streamflix/internal/user"
+	"github.com/streamflix/streamflix/web"
 )
 
 // Main is one running streamflix instance: everything serve builds, so
@@ -173,6 +174,9 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	m.Gateway.MountMedia(storage.Handler(m.Media, storage.HandlerOptions{Prefix: gateway.MediaPrefix, Immutable: []string{content.ArtworkPrefix}}))
+	// The web app takes GET and HEAD requests no route matches, except
+	// under /api/, /media/ and the platform routes, whose 404s stay problem+json.
+	m.Gateway.Mux().NotFound(web.Handler(web.Dist(), http.HandlerFunc(gateway.NotFound)).ServeHTTP)
 	m.server = &http.Server{
 		Handler:           m.Gateway.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
