@@ -39,6 +39,7 @@ for purpose in "$@"; do
 		pg_server
 		need redis-server redis-server
 		need wrk wrk
+		need psql postgresql-client
 		;;
 	*)
 		echo "deps.sh: unknown purpose $purpose" >&2
