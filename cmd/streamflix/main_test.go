@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -484,9 +485,19 @@ func TestSIGTERMLosesNoRequest(t *testing.T) {
 				}
 				req, _ := http.NewRequest("GET", base+"/api/v1/registry", nil)
 				req.Header.Set("Authorization", "Bearer "+testAdminToken)
+				reused := false
+				req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+					GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+				}))
 				resp, err := client.Do(req)
 				mu.Lock()
 				switch {
+				// A fresh connection reset before any answer was still in
+				// the kernel's accept queue when the listener closed: the
+				// server never accepted it, like a refused one. (Go's
+				// Shutdown leaves accepted new connections alone.)
+				case err != nil && !reused && errors.Is(err, syscall.ECONNRESET):
+					refused++
 				case err == nil:
 					_, rerr := io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
