@@ -650,13 +650,6 @@ func (f *fieldErrs) nest(prefix string, err error) {
 	}
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 // normalize puts a row in the one form export writes, so that two rows
 // describing the same title compare equal: what the row leaves out is
 // taken from cur (the title as it stands, nil for a new one) where the
