@@ -28,7 +28,10 @@ type identity struct {
 	db      *sqlx.DB
 	dbURL   string
 	mailDir string
-	a, b    *instance
+	// mediaDir is MEDIA_DIR, shared by both instances as a real deployment
+	// shares it.
+	mediaDir string
+	a, b     *instance
 }
 
 func setupIdentity(t *testing.T, two bool) *identity {
@@ -40,9 +43,9 @@ func setupIdentity(t *testing.T, two bool) *identity {
 func setupIdentityWith(t *testing.T, two bool, more map[string]string) *identity {
 	t.Helper()
 	db, dbURL := pgtest.NewDBURL(t)
-	id := &identity{t: t, db: db, dbURL: dbURL, mailDir: t.TempDir()}
+	id := &identity{t: t, db: db, dbURL: dbURL, mailDir: t.TempDir(), mediaDir: t.TempDir()}
 	extra := map[string]string{"MAIL_DIR": id.mailDir, "RATE_LIMIT_IP": "0", "RATE_LIMIT_USER": "0", "PUBLIC_URL": "https://streamflix.test",
-		"MEDIA_DIR": t.TempDir()} // shared by both instances, as a real deployment shares it
+		"MEDIA_DIR": id.mediaDir}
 	for k, v := range more {
 		extra[k] = v
 	}

@@ -142,7 +142,7 @@ func runCLI(t *testing.T, getenv func(string) string, args ...string) (int, stri
 func TestSeedDemoCommand(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	getenv := env(id.dbURL, map[string]string{"MAIL_DIR": id.mailDir})
+	getenv := env(id.dbURL, map[string]string{"MAIL_DIR": id.mailDir, "MEDIA_DIR": id.mediaDir})
 	var demo content.CatalogFile
 	if err := json.Unmarshal(content.DemoCatalog(), &demo); err != nil {
 		t.Fatal(err)
@@ -150,11 +150,12 @@ func TestSeedDemoCommand(t *testing.T) {
 	n := len(demo.Titles)
 
 	code, out, errOut := runCLI(t, getenv, "seed", "--demo", "--if-empty")
-	if code != 0 || !strings.Contains(out, fmt.Sprintf("titles: %d created, 0 updated, 0 unchanged, 0 failed", n)) {
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("titles: %d created, 0 updated, 0 unchanged, 0 failed", n)) ||
+		!strings.Contains(out, fmt.Sprintf("artwork: drew posters and backdrops for %d titles", n)) {
 		t.Fatalf("first seed: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, getenv, "seed", "--demo")
-	if code != 0 || !strings.Contains(out, fmt.Sprintf("titles: 0 created, 0 updated, %d unchanged, 0 failed", n)) {
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("titles: 0 created, 0 updated, %d unchanged, 0 failed", n)) || strings.Contains(out, "artwork:") {
 		t.Fatalf("second seed: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, _ = runCLI(t, getenv, "seed", "--demo", "--if-empty")
@@ -191,6 +192,25 @@ func TestSeedDemoCommand(t *testing.T) {
 	wantStatus(t, "series page", st, body, http.StatusOK, "")
 	if len(page.Seasons) == 0 || len(page.Seasons[0].Episodes) == 0 {
 		t.Fatalf("series %q has no episodes: %+v", page.Name, page)
+	}
+	// Every demo title has generated artwork, served from media storage.
+	var art struct {
+		Artwork struct {
+			Poster *struct {
+				Sizes []struct {
+					Width int    `json:"width"`
+					URL   string `json:"url"`
+				} `json:"sizes"`
+			} `json:"poster"`
+		} `json:"artwork"`
+	}
+	id.call(base, "GET", "/api/v1/titles/"+series.Items[0].ID, kidTok, nil, &art)
+	if art.Artwork.Poster == nil || len(art.Artwork.Poster.Sizes) == 0 {
+		t.Fatalf("demo series %q has no poster", page.Name)
+	}
+	resp, img := do(t, "GET", base+art.Artwork.Poster.Sizes[0].URL, "", nil)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" || len(img) < 1000 {
+		t.Fatalf("poster %s: %d %s, %d bytes", art.Artwork.Poster.Sizes[0].URL, resp.StatusCode, resp.Header.Get("Content-Type"), len(img))
 	}
 	var found apiPage
 	id.call(base, "GET", "/api/v1/search?q="+url.QueryEscape("nosferatu"), adultTok, nil, &found)
