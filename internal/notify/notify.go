@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/mail"
 	"net/url"
@@ -211,6 +212,15 @@ func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*S
 		s.log.Info().Str("dir", cfg.MailDir).Msg("SMTP_HOST is not set: emails are written to files, not sent")
 	}
 	return s, nil
+}
+
+// Close closes the mailer's idle SMTP connections, if it keeps any. Call
+// it once the workers have stopped.
+func (s *Service) Close() error {
+	if c, ok := s.mailer.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // SetInserter sets the River client that EnqueueTx inserts through. The
