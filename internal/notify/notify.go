@@ -140,6 +140,9 @@ type Service struct {
 	appURL     string
 	jobTimeout time.Duration
 	inserter   atomic.Pointer[Inserter]
+	// The email jobs' delivery records, written in batches.
+	begin *batcher[deliveryRow, begun]
+	sent  *batcher[string, struct{}]
 
 	hub         *hub
 	databaseURL string
@@ -190,6 +193,12 @@ func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*S
 		hub:         newHub(),
 		databaseURL: cfg.DatabaseURL,
 	}
+	s.begin = &batcher[deliveryRow, begun]{run: func(ctx context.Context, ds []deliveryRow) ([]begun, error) {
+		return beginDeliveries(ctx, db, ds)
+	}}
+	s.sent = &batcher[string, struct{}]{run: func(ctx context.Context, ids []string) ([]struct{}, error) {
+		return markSent(ctx, db, ids)
+	}}
 	if cfg.UnsubscribeSecret != "" {
 		s.unsubKey = []byte(cfg.UnsubscribeSecret)
 	}
