@@ -43,6 +43,11 @@ type Config struct {
 	SMTPTLS string
 	// SMTPTimeout bounds connecting and each SMTP command (default 30s).
 	SMTPTimeout time.Duration
+	// Workers (NOTIFY_WORKERS) is how many emails this instance sends at
+	// once: the caller gives notify's queue that many workers, and the SMTP
+	// mailer keeps up to that many connections open between messages
+	// (default 50).
+	Workers int
 	// From (MAIL_FROM) is the From of every email (default
 	// "streamflix <no-reply@streamflix.local>"). Its domain also ends
 	// every Message-ID.
@@ -77,6 +82,7 @@ const (
 	DefaultMailDir     = ".data/mail"
 	DefaultPublicURL   = "http://localhost:8080"
 	DefaultSMTPTimeout = 30 * time.Second
+	DefaultWorkers     = 50
 )
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -86,6 +92,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.SMTPTimeout <= 0 {
 		c.SMTPTimeout = DefaultSMTPTimeout
+	}
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
 	}
 	if c.From == "" {
 		c.From = DefaultFrom
@@ -208,7 +217,7 @@ func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*S
 	case cfg.SMTPHost != "":
 		s.mailer, err = NewSMTPMailer(SMTPConfig{
 			Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
-			TLS: cfg.SMTPTLS, Timeout: cfg.SMTPTimeout,
+			TLS: cfg.SMTPTLS, Timeout: cfg.SMTPTimeout, MaxIdle: cfg.Workers,
 		})
 		if err != nil {
 			return nil, err

@@ -56,6 +56,7 @@ type Config struct {
 
 	Workers        bool // WORKERS
 	JobConcurrency int  // JOB_CONCURRENCY
+	NotifyWorkers  int  // NOTIFY_WORKERS
 
 	AdminToken string // ADMIN_TOKEN
 
@@ -184,6 +185,7 @@ var settings = []setting{
 	{"MAIL_FROM", "streamflix <no-reply@streamflix.local>", "From address of every email", false, func(c *Config) any { return &c.MailFrom }},
 	{"MAIL_DIR", ".data/mail", "where emails are written when SMTP_HOST is empty", false, func(c *Config) any { return &c.MailDir }},
 	{"JOB_CONCURRENCY", "10", "jobs worked at once per module queue", false, func(c *Config) any { return &c.JobConcurrency }},
+	{"NOTIFY_WORKERS", "50", "emails sent at once per instance (notify's queue), each over its own SMTP connection, kept open for reuse", false, func(c *Config) any { return &c.NotifyWorkers }},
 }
 
 // Error reports a setting with a bad value. Its message names the variable.
@@ -382,6 +384,9 @@ func (c *Config) validate() error {
 	}
 	if c.JobConcurrency < 1 || c.JobConcurrency > 1000 {
 		return bad("JOB_CONCURRENCY", "must be between 1 and 1000, got %d", c.JobConcurrency)
+	}
+	if c.NotifyWorkers < 1 || c.NotifyWorkers > 1000 {
+		return bad("NOTIFY_WORKERS", "must be between 1 and 1000, got %d", c.NotifyWorkers)
 	}
 	return nil
 }

@@ -68,6 +68,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"InstanceTTL", c.InstanceTTL, 30 * time.Second},
 		{"Workers", c.Workers, true},
 		{"JobConcurrency", c.JobConcurrency, 10},
+		{"NotifyWorkers", c.NotifyWorkers, 50},
 		{"AdminToken", c.AdminToken, ""},
 	}
 	for _, ch := range checks {
@@ -181,6 +182,7 @@ func TestLoadErrors(t *testing.T) {
 		{"RateLimitUser", map[string]string{"RATE_LIMIT_USER": "5/s:0"}, nil, "RATE_LIMIT_USER"},
 		{"JobConcurrencyZero", map[string]string{"JOB_CONCURRENCY": "0"}, nil, "JOB_CONCURRENCY"},
 		{"JobConcurrencyHuge", map[string]string{"JOB_CONCURRENCY": "1001"}, nil, "JOB_CONCURRENCY"},
+		{"NotifyWorkersZero", map[string]string{"NOTIFY_WORKERS": "0"}, nil, "NOTIFY_WORKERS"},
 		{"InstanceTTLShort", map[string]string{"HEARTBEAT_INTERVAL": "10s", "INSTANCE_TTL": "19s"}, nil, "INSTANCE_TTL"},
 		{"HeartbeatZero", map[string]string{"HEARTBEAT_INTERVAL": "0s"}, nil, "HEARTBEAT_INTERVAL"},
 		{"AdminTokenShort", map[string]string{"ADMIN_TOKEN": "short-token"}, nil, "ADMIN_TOKEN"},
