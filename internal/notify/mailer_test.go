@@ -150,9 +150,9 @@ func TestSMTPMailer(t *testing.T) {
 		if err := m.Send(context.Background(), testMessage("after")); err != nil {
 			t.Fatalf("send after the restart: %v", err)
 		}
-		msgs := s.waitMessages(2)
+		s.waitMessages(2)
 		quiet()
-		if msgs = s.messages(); len(msgs) != 2 || !strings.Contains(string(msgs[1].Data), "<after@streamflix.test>") {
+		if msgs := s.messages(); len(msgs) != 2 || !strings.Contains(string(msgs[1].Data), "<after@streamflix.test>") {
 			t.Errorf("server got %d messages, want before and after once each", len(msgs))
 		}
 		if n := s.connections(); n != 2 {

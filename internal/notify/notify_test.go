@@ -395,9 +395,10 @@ func TestEnqueueTx(t *testing.T) {
 			b.enqueue(t, notify.Request{Kind: notify.PasswordChanged, UserID: fmt.Sprintf("user-%02d", i)})
 		}
 		b.startQueue(t, true) // a backlog: the workers take up to 10 at once
-		msgs := b.smtp.waitMessages(n)
+		b.smtp.waitMessages(n)
 		quiet()
-		if msgs = b.smtp.messages(); len(msgs) != n {
+		msgs := b.smtp.messages()
+		if len(msgs) != n {
 			t.Fatalf("%d messages, want %d", len(msgs), n)
 		}
 		byID := map[string]string{}
