@@ -19,14 +19,29 @@ help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: ## Build bin/streamflix
+build: web ## Build bin/streamflix (with the web app embedded)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/streamflix
 
+# The web app: npm ci when package-lock.json changes, npm run build when a
+# source changes. web/dist is embedded by go build.
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/package.json web/tsconfig.json web/vite.config.ts
+
+.PHONY: web
+web: web/dist/index.html ## Build the web app into web/dist (npm ci && npm run build)
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	@scripts/deps.sh web
+	cd web && npm ci --no-audit --no-fund
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+
 .PHONY: run
-run: build ## Set everything up, migrate and serve on :8080
+run: build ## Set everything up, migrate, load the demo catalog into an empty one and serve on :8080
 	@scripts/deps.sh run
 	@mkdir -p $(DATA); [ -s $(DATA)/admin-token ] || { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(DATA)/admin-token; chmod 600 $(DATA)/admin-token; }
 	@$(WITH_SERVICES) $(BIN) migrate up
+	@$(WITH_SERVICES) $(BIN) seed --demo --if-empty
 	@echo "streamflix: http://localhost:8080 (operator token: $(DATA)/admin-token; make stop stops Postgres and Redis)"
 	@ADMIN_TOKEN="$${ADMIN_TOKEN:-$$(cat $(DATA)/admin-token)}" DRAIN_DELAY="$${DRAIN_DELAY:-0s}" $(WITH_SERVICES) $(BIN) serve
 
@@ -42,12 +57,14 @@ lint: ## gofmt, go vet and staticcheck
 	$(STATICCHECK) ./...
 
 .PHONY: test
-test: ## Lint, then run every test against real Postgres and Redis (-race)
+test: ## Lint, then run every test against real Postgres and Redis (-race), then the web app's unit and Chromium tests
 	@scripts/deps.sh test
 	@FAST_UNSAFE=1 $(SERVICES) start $(DATA)
-	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory lint web
 	@bash deploy/check.sh
 	@$(WITH_SERVICES) $(GO) test -race -count=1 -timeout 20m ./...
+	cd web && npx vitest run
+	@$(WITH_SERVICES) bash -c 'cd web && npm run e2e'
 
 .PHONY: bench
 bench: ## Measure throughput, latency and memory against same-run baselines

@@ -32,8 +32,10 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/migrate"
 	"github.com/streamflix/streamflix/internal/platform/pg"
 	"github.com/streamflix/streamflix/internal/platform/queue"
+	"github.com/streamflix/streamflix/internal/platform/storage"
 	"github.com/streamflix/streamflix/internal/registry"
 	"github.com/streamflix/streamflix/internal/user"
+	"github.com/streamflix/streamflix/web"
 )
 
 // Main is one running streamflix instance: everything serve builds, so
@@ -51,9 +53,11 @@ type Main struct {
 	Registry *registry.Registry
 	Gateway  *gateway.Gateway
 
-	Users  *user.Service
-	Auth   *auth.Service
-	Notify *notify.Service
+	Users   *user.Service
+	Auth    *auth.Service
+	Notify  *notify.Service
+	Catalog *content.Service
+	Media   *storage.Local
 
 	server   *http.Server
 	listener net.Listener
@@ -169,6 +173,10 @@ func (m *Main) Open(ctx context.Context) error {
 			mod.Routes(m.Gateway.API())
 		}
 	}
+	m.Gateway.MountMedia(storage.Handler(m.Media, storage.HandlerOptions{Prefix: gateway.MediaPrefix, Immutable: []string{content.ArtworkPrefix}}))
+	// The web app takes GET and HEAD requests no route matches, except
+	// under /api/, /media/ and the platform routes, whose 404s stay problem+json.
+	m.Gateway.Mux().NotFound(web.Handler(web.Dist(), http.HandlerFunc(gateway.NotFound)).ServeHTTP)
 	m.server = &http.Server{
 		Handler:           m.Gateway.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -319,8 +327,15 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	m.Registry.Add(user.NewHandler(m.Users).Module(m.Version))
 	m.Registry.Add(auth.NewHandler(m.Auth, clientIP).Module(m.Version))
 	m.Registry.Add(m.Notify.Module(m.Version))
-	catalog := content.NewService(content.Config{}, m.DB, m.Store.Cache, m.Log)
-	m.Registry.Add(content.NewHandler(catalog).Module(m.Version))
+	if m.Media, err = storage.NewLocal(cfg.MediaDir); err != nil {
+		return fmt.Errorf("MEDIA_DIR: %w", err)
+	}
+	var catalogCache cache.Cache = m.Store.Cache
+	if m.Config.CatalogCacheTTL == 0 {
+		catalogCache = nil
+	}
+	m.Catalog = content.NewService(content.Config{CacheTTL: m.Config.CatalogCacheTTL, Media: m.Media, MediaURL: cfg.MediaURL}, m.DB, catalogCache, m.Log)
+	m.Registry.Add(content.NewHandler(m.Catalog).Module(m.Version))
 	return nil
 }
 

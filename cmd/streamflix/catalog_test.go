@@ -312,3 +312,32 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestCatalogCacheSetting shows what CATALOG_CACHE_TTL controls: a change
+// made behind the service's back (no invalidation) stays hidden by the
+// cache, and shows at once with the cache off.
+func TestCatalogCacheSetting(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		ttl      string
+		wantName string
+	}{{"60s", "Before"}, {"0", "After"}} {
+		t.Run("ttl="+c.ttl, func(t *testing.T) {
+			t.Parallel()
+			id := setupIdentityWith(t, false, map[string]string{"CATALOG_CACHE_TTL": c.ttl})
+			adultTok, _, _ := catalogViewer(t, id, "cache@example.com")
+			tt := publishTitle(t, id, map[string]any{"kind": "movie", "name": "Before", "maturity_rating": "PG"})
+			var got apiTitle
+			st, body := id.call(id.a.URL(), "GET", "/api/v1/titles/"+tt.ID, adultTok, nil, &got)
+			wantStatus(t, "first read", st, body, http.StatusOK, "")
+			if _, err := id.db.Exec(`UPDATE content.titles SET name = 'After' WHERE id = $1`, tt.ID); err != nil {
+				t.Fatal(err)
+			}
+			st, body = id.call(id.a.URL(), "GET", "/api/v1/titles/"+tt.ID, adultTok, nil, &got)
+			wantStatus(t, "second read", st, body, http.StatusOK, "")
+			if got.Name != c.wantName {
+				t.Fatalf("CATALOG_CACHE_TTL=%s: second read shows %q, want %q", c.ttl, got.Name, c.wantName)
+			}
+		})
+	}
+}

@@ -33,9 +33,19 @@ type identity struct {
 
 func setupIdentity(t *testing.T, two bool) *identity {
 	t.Helper()
+	return setupIdentityWith(t, two, nil)
+}
+
+// setupIdentityWith is setupIdentity with more settings.
+func setupIdentityWith(t *testing.T, two bool, more map[string]string) *identity {
+	t.Helper()
 	db, dbURL := pgtest.NewDBURL(t)
 	id := &identity{t: t, db: db, dbURL: dbURL, mailDir: t.TempDir()}
-	extra := map[string]string{"MAIL_DIR": id.mailDir, "RATE_LIMIT_IP": "0", "RATE_LIMIT_USER": "0", "PUBLIC_URL": "https://streamflix.test"}
+	extra := map[string]string{"MAIL_DIR": id.mailDir, "RATE_LIMIT_IP": "0", "RATE_LIMIT_USER": "0", "PUBLIC_URL": "https://streamflix.test",
+		"MEDIA_DIR": t.TempDir()} // shared by both instances, as a real deployment shares it
+	for k, v := range more {
+		extra[k] = v
+	}
 	if two {
 		client, prefix := redistest.New(t)
 		extra["REDIS_URL"] = fmt.Sprintf("redis://%s/%d", client.Options().Addr, client.Options().DB)
@@ -478,9 +488,8 @@ func TestProfilesAndPIN(t *testing.T) {
 	var kt tokens
 	st, body = id.call(base, "POST", "/api/v1/auth/profile", lt.AccessToken, map[string]any{"profile_id": kid.ID}, &kt)
 	wantStatus(t, "select kids profile", st, body, http.StatusOK, "")
-	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(kt.AccessToken, ".")[1])
-	if !strings.Contains(string(payload), `"pid":"`+kid.ID+`"`) || !strings.Contains(string(payload), `"kids":true`) {
-		t.Fatalf("kids token claims: %s", payload)
+	if claims := decodeClaims(t, kt.AccessToken); claims["pid"] != kid.ID || claims["kids"] != true {
+		t.Fatalf("kids token claims: %v", claims)
 	}
 	st, body = id.call(base, "POST", "/api/v1/profiles", kt.AccessToken, map[string]any{"name": "Sneaky"}, nil)
 	wantStatus(t, "kids profile managing profiles", st, body, http.StatusForbidden, "kids_profile")
@@ -651,4 +660,130 @@ func TestAdminCreateUser(t *testing.T) {
 	vt := id.login(id.a.URL(), "viewer@example.com", goodPassword, "Laptop")
 	st, body = id.call(id.a.URL(), "GET", "/api/v1/registry", vt.AccessToken, nil, nil)
 	wantStatus(t, "viewer reads the registry", st, body, http.StatusForbidden, "admin_required")
+}
+
+// TestRefreshCookie signs in as the web app does: the refresh token arrives
+// only as an httpOnly cookie, a refresh needs the CSRF header matching the
+// readable cookie, and signing out clears both.
+func TestRefreshCookie(t *testing.T) {
+	t.Parallel()
+	id := setupIdentity(t, false)
+	base := id.a.URL()
+	id.signUp("cookie@example.com")
+
+	post := func(path, bearer string, body any, cookies []*http.Cookie, csrf string) (*http.Response, map[string]any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		}
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		for _, c := range cookies {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp, m
+	}
+	cookie := func(resp *http.Response, name string) *http.Cookie {
+		for _, c := range resp.Cookies() {
+			if c.Name == name {
+				return c
+			}
+		}
+		t.Fatalf("no %s cookie in %v", name, resp.Header["Set-Cookie"])
+		return nil
+	}
+
+	resp, body := post("/api/v1/auth/login", "", map[string]any{"email": "cookie@example.com", "password": goodPassword,
+		"device": map[string]string{"name": "Browser", "kind": "web"}, "cookie": true}, nil, "")
+	wantStatus(t, "cookie login", resp.StatusCode, body, http.StatusOK, "")
+	if body["refresh_token"] != nil || body["access_token"] == nil {
+		t.Fatalf("cookie login body should hold the access token only: %v", body)
+	}
+	ref, csrf := cookie(resp, "sf_refresh"), cookie(resp, "sf_csrf")
+	if !ref.HttpOnly || !ref.Secure || ref.SameSite != http.SameSiteStrictMode || ref.Path != "/api/v1/auth" || ref.MaxAge <= 0 {
+		t.Fatalf("refresh cookie attributes: %+v", ref)
+	}
+	if csrf.HttpOnly || !csrf.Secure || csrf.SameSite != http.SameSiteStrictMode || csrf.Value == "" {
+		t.Fatalf("csrf cookie attributes: %+v", csrf)
+	}
+	jar := []*http.Cookie{ref, csrf}
+
+	// A cross-site form post carries cookies but cannot know the CSRF value.
+	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, jar, "")
+	wantStatus(t, "refresh without csrf header", resp.StatusCode, body, http.StatusForbidden, "csrf_failed")
+	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, jar, "guess")
+	wantStatus(t, "refresh with wrong csrf", resp.StatusCode, body, http.StatusForbidden, "csrf_failed")
+	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, []*http.Cookie{ref}, csrf.Value)
+	wantStatus(t, "refresh with header but no csrf cookie", resp.StatusCode, body, http.StatusForbidden, "csrf_failed")
+
+	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, jar, csrf.Value)
+	wantStatus(t, "cookie refresh", resp.StatusCode, body, http.StatusOK, "")
+	if body["refresh_token"] != nil || body["access_token"] == nil {
+		t.Fatalf("cookie refresh body: %v", body)
+	}
+	ref2, csrf2 := cookie(resp, "sf_refresh"), cookie(resp, "sf_csrf")
+	if ref2.Value == ref.Value {
+		t.Fatal("cookie refresh did not rotate the refresh token")
+	}
+	access := body["access_token"].(string)
+
+	// Profile selection sticks to the cookie session: the next refresh is
+	// scoped to the same profile.
+	st, profs := id.call(base, "GET", "/api/v1/profiles", access, nil, nil)
+	wantStatus(t, "profiles", st, profs, http.StatusOK, "")
+	pid := profs["items"].([]any)[0].(map[string]any)["id"].(string)
+	resp, body = post("/api/v1/auth/profile", access, map[string]any{"profile_id": pid}, nil, "")
+	wantStatus(t, "select profile", resp.StatusCode, body, http.StatusOK, "")
+	jar = []*http.Cookie{ref2, csrf2}
+	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, jar, csrf2.Value)
+	wantStatus(t, "refresh after profile", resp.StatusCode, body, http.StatusOK, "")
+	if claims := decodeClaims(t, body["access_token"].(string)); claims["pid"] != pid {
+		t.Fatalf("refreshed token lost the profile: %v", claims)
+	}
+	ref3, csrf3 := cookie(resp, "sf_refresh"), cookie(resp, "sf_csrf")
+	access = body["access_token"].(string)
+
+	// Sign out clears both cookies, and the old cookie is dead.
+	resp, body = post("/api/v1/auth/logout", access, nil, nil, "")
+	wantStatus(t, "logout", resp.StatusCode, body, http.StatusNoContent, "")
+	if c := cookie(resp, "sf_refresh"); c.MaxAge >= 0 || c.Value != "" {
+		t.Fatalf("logout did not clear the refresh cookie: %+v", c)
+	}
+	if c := cookie(resp, "sf_csrf"); c.MaxAge >= 0 {
+		t.Fatalf("logout did not clear the csrf cookie: %+v", c)
+	}
+	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, []*http.Cookie{ref3, csrf3}, csrf3.Value)
+	wantStatus(t, "refresh after logout", resp.StatusCode, body, http.StatusUnauthorized, "session_revoked")
+	if c := cookie(resp, "sf_refresh"); c.MaxAge >= 0 {
+		t.Fatalf("a refused cookie refresh should clear the cookie: %+v", c)
+	}
+}
+
+// decodeClaims returns an access token's payload, unverified.
+func decodeClaims(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var m map[string]any
+	if err == nil {
+		err = json.Unmarshal(payload, &m)
+	}
+	if err != nil {
+		t.Fatalf("token payload: %v", err)
+	}
+	return m
 }

@@ -5,6 +5,8 @@
 //	streamflix migrate down M [N] roll back N (default 1) migrations of module M
 //	streamflix migrate down --all roll back everything
 //	streamflix migrate status     list where each module's migrations stand
+//	streamflix catalog import F   import a catalog file; catalog export writes one
+//	streamflix seed --demo        load the demo catalog; seed --scale N generates N titles
 //	streamflix version            print the version
 package main
 
@@ -66,6 +68,12 @@ Usage:
   streamflix admin create-user --email EMAIL [--admin] [--password-stdin]
                                         create a verified account (prints a generated password
                                         unless one is read from standard input)
+  streamflix catalog import [--dry-run] FILE|-
+                                        import a catalog file (- reads standard input)
+  streamflix catalog export [--output FILE]
+                                        write the whole catalog as a catalog file
+  streamflix seed --demo [--if-empty]   load the demo catalog (public-domain classics), published
+  streamflix seed --scale N [--seed S]  generate N published titles for load tests
   streamflix version                    print the version
 
 `
@@ -99,6 +107,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateCmd(ctx, rest, getenv, stdout, stderr)
 	case "admin":
 		return adminCmd(ctx, rest, getenv, os.Stdin, stdout, stderr)
+	case "catalog":
+		return catalogCmd(ctx, rest, getenv, os.Stdin, stdout, stderr)
+	case "seed":
+		return seedCmd(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "streamflix: unknown command %q\n\n%s", cmd, usage)
 		return 2

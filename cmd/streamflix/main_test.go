@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +61,16 @@ func env(dbURL string, extra map[string]string) func(string) string {
 // start opens and runs an instance; it stops at test cleanup.
 func start(t *testing.T, getenv func(string) string, before func(*Main)) *instance {
 	t.Helper()
+	if getenv("MEDIA_DIR") == "" {
+		// Media of its own, not .data/media under the package directory.
+		dir, inner := t.TempDir(), getenv
+		getenv = func(k string) string {
+			if k == "MEDIA_DIR" {
+				return dir
+			}
+			return inner(k)
+		}
+	}
 	cfg, _, err := config.Load("test", nil, getenv, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -474,9 +485,19 @@ func TestSIGTERMLosesNoRequest(t *testing.T) {
 				}
 				req, _ := http.NewRequest("GET", base+"/api/v1/registry", nil)
 				req.Header.Set("Authorization", "Bearer "+testAdminToken)
+				reused := false
+				req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+					GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+				}))
 				resp, err := client.Do(req)
 				mu.Lock()
 				switch {
+				// A fresh connection reset before any answer was still in
+				// the kernel's accept queue when the listener closed: the
+				// server never accepted it, like a refused one. (Go's
+				// Shutdown leaves accepted new connections alone.)
+				case err != nil && !reused && errors.Is(err, syscall.ECONNRESET):
+					refused++
 				case err == nil:
 					_, rerr := io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()

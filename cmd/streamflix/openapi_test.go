@@ -64,7 +64,8 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	if len(phantom) > 0 {
 		t.Errorf("in the OpenAPI document but not served: %v", phantom)
 	}
-	for _, want := range []string{"GET /healthz", "GET /readyz", "GET /metrics", "GET /api/v1/registry", "GET /api/v1/admin/jobs", "POST /api/v1/admin/jobs/{id}/retry"} {
+	for _, want := range []string{"GET /healthz", "GET /readyz", "GET /metrics", "GET /api/v1/registry", "GET /api/v1/admin/jobs", "POST /api/v1/admin/jobs/{id}/retry",
+		"PUT /api/v1/admin/titles/{id}/artwork/{slot}", "DELETE /api/v1/admin/titles/{id}/artwork/{slot}", "GET /media/{path}", "HEAD /media/{path}"} {
 		if !served[want] || !documented[want] {
 			t.Errorf("%s: served %t, documented %t", want, served[want], documented[want])
 		}

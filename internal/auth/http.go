@@ -7,6 +7,7 @@ import (
 
 	"github.com/streamflix/streamflix/internal/auth/token"
 	"github.com/streamflix/streamflix/internal/platform/api"
+	"github.com/streamflix/streamflix/internal/platform/apperr"
 )
 
 // ClientIPFunc returns the client address the gateway settled on.
@@ -16,11 +17,12 @@ type ClientIPFunc func(r *http.Request) string
 type Handler struct {
 	s        *Service
 	clientIP ClientIPFunc
+	secure   bool // cookies get the Secure attribute
 }
 
 // NewHandler returns the HTTP handler over s.
 func NewHandler(s *Service, clientIP ClientIPFunc) *Handler {
-	return &Handler{s: s, clientIP: clientIP}
+	return &Handler{s: s, clientIP: clientIP, secure: cookieSecure(s.cfg.PublicURL)}
 }
 
 // Request bodies.
@@ -30,10 +32,15 @@ type (
 		Email    string `json:"email"`
 		Password string `json:"password"`
 		Device   Device `json:"device"`
+		// Cookie asks for the refresh token as an httpOnly cookie (sf_refresh,
+		// with the CSRF cookie sf_csrf) instead of in the body: for browsers.
+		Cookie bool `json:"cookie,omitempty"`
 	}
 	// RefreshInput exchanges a refresh token.
 	RefreshInput struct {
-		RefreshToken string `json:"refresh_token"`
+		// RefreshToken is the token to exchange; leave it out to use the
+		// sf_refresh cookie, which also needs the X-CSRF-Token header.
+		RefreshToken string `json:"refresh_token,omitempty"`
 	}
 	// ProfileInput selects a profile.
 	ProfileInput struct {
@@ -64,7 +71,7 @@ func (h *Handler) Routes(r api.Routes) {
 	r.Handle(api.Op{Method: "POST", Path: "/auth/login", ID: "login", Tag: "auth", Access: api.Public,
 		Summary: "Sign in with email and password; opens a session for the device.", Request: LoginInput{}, Response: Tokens{}}, h.handleLogin)
 	r.Handle(api.Op{Method: "POST", Path: "/auth/refresh", ID: "refresh", Tag: "auth", Access: api.Public,
-		Summary: "Exchange a refresh token for new tokens; the refresh token rotates, and reusing an old one signs the session out.",
+		Summary: "Exchange a refresh token (in the body, or the sf_refresh cookie with the X-CSRF-Token header) for new tokens; the refresh token rotates, and reusing an old one signs the session out.",
 		Request: RefreshInput{}, Response: Tokens{}}, h.handleRefresh)
 	r.Handle(api.Op{Method: "POST", Path: "/auth/logout", ID: "logout", Tag: "auth", Access: api.User,
 		Summary: "Sign out this session."}, h.handleLogout)
@@ -101,6 +108,10 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
+	if in.Cookie {
+		h.setSessionCookies(w, t.RefreshToken)
+		t.RefreshToken = ""
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	api.JSON(w, http.StatusOK, t)
 }
@@ -111,12 +122,28 @@ func (h *Handler) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
+	fromCookie := false
+	if in.RefreshToken == "" {
+		tok, err := cookieRefresh(r)
+		if err != nil {
+			api.WriteError(w, r, err)
+			return
+		}
+		in.RefreshToken, fromCookie = tok, tok != ""
+	}
+	w.Header().Set("Cache-Control", "no-store")
 	t, err := h.s.Refresh(r.Context(), in.RefreshToken, h.client(r))
 	if err != nil {
+		if fromCookie && apperr.KindOf(err) == apperr.Unauthorized {
+			h.clearSessionCookies(w) // the session is over; stop sending it
+		}
 		api.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
+	if fromCookie {
+		h.setSessionCookies(w, t.RefreshToken)
+		t.RefreshToken = ""
+	}
 	api.JSON(w, http.StatusOK, t)
 }
 
@@ -126,6 +153,7 @@ func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
+	h.clearSessionCookies(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -167,6 +195,7 @@ func (h *Handler) handleRevokeAll(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
+	h.clearSessionCookies(w)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -36,8 +36,6 @@ type TitleInput struct {
 	Tags           []string      `json:"tags,omitempty"`
 	AvailableFrom  *time.Time    `json:"available_from,omitempty"`
 	AvailableUntil *time.Time    `json:"available_until,omitempty"`
-	Poster         string        `json:"poster,omitempty"`
-	Backdrop       string        `json:"backdrop,omitempty"`
 	VideoID        *string       `json:"video_id,omitempty"`
 	Genres         []string      `json:"genres,omitempty"`
 	People         []CreditInput `json:"people,omitempty"`
@@ -89,8 +87,6 @@ func (in *TitleInput) validate() error {
 	if in.AvailableFrom != nil && in.AvailableUntil != nil && !in.AvailableUntil.After(*in.AvailableFrom) {
 		f.add("available_until", "before_available_from", "Must be after available_from.")
 	}
-	f.text("poster", in.Poster, maxNameLen)
-	f.text("backdrop", in.Backdrop, maxNameLen)
 	if in.VideoID != nil {
 		f.required("video_id", *in.VideoID, maxNameLen)
 		if in.Kind == KindSeries {
@@ -112,12 +108,7 @@ func (in *TitleInput) validate() error {
 		if !validUUID(c.PersonID) {
 			f.add(field+".person_id", "invalid", "Must be a person's id.")
 		}
-		switch c.Role {
-		case RoleActor, RoleDirector, RoleWriter, RoleCreator:
-		default:
-			f.add(field+".role", "invalid", "Must be actor, director, writer or creator.")
-		}
-		f.text(field+".character", c.Character, maxNameLen)
+		f.credit(field, c.Role, c.Character)
 		k := strings.ToLower(c.PersonID) + "/" + c.Role
 		if seen[k] {
 			f.add(field, "duplicate", "This person already has this role in the title.")
@@ -136,10 +127,10 @@ func (s *Service) CreateTitle(ctx context.Context, in TitleInput) (AdminTitle, e
 	id := newID()
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO content.titles (id, external_key, kind, name, original_name, synopsis, release_year,
-			runtime_minutes, maturity_rating, languages, tags, available_from, available_until, poster_key, backdrop_key, video_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			runtime_minutes, maturity_rating, languages, tags, available_from, available_until, video_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 			id, in.ExternalKey, in.Kind, in.Name, in.OriginalName, in.Synopsis, in.ReleaseYear, in.RuntimeMinutes, in.MaturityRating,
-			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.Poster, in.Backdrop, in.VideoID)
+			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.VideoID)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -152,63 +143,115 @@ func (s *Service) CreateTitle(ctx context.Context, in TitleInput) (AdminTitle, e
 	return s.AdminTitle(ctx, id)
 }
 
+// credit checks a credit's role and character; field names the credit.
+func (f *fieldErrs) credit(field, role, character string) {
+	switch role {
+	case RoleActor, RoleDirector, RoleWriter, RoleCreator:
+	default:
+		f.add(field+".role", "invalid", "Must be actor, director, writer or creator.")
+	}
+	f.text(field+".character", character, maxNameLen)
+}
+
 // setRelations replaces the title's genres and people and refreshes what
 // derives from them.
 func (s *Service) setRelations(ctx context.Context, tx *sqlx.Tx, id string, in TitleInput) error {
-	var f fieldErrs
-	if _, err := tx.ExecContext(ctx, `DELETE FROM content.title_genres WHERE title_id = $1`, id); err != nil {
-		return fmt.Errorf("clear genres: %w", err)
+	f, err := setGenres(ctx, tx, id, in.Genres, true)
+	if err != nil {
+		return err
 	}
-	if len(in.Genres) > 0 {
-		var found []string
-		if err := tx.SelectContext(ctx, &found, `SELECT slug FROM content.genres WHERE slug = ANY($1)`, pq.StringArray(in.Genres)); err != nil {
-			return fmt.Errorf("find genres: %w", err)
-		}
-		have := map[string]bool{}
-		for _, g := range found {
-			have[g] = true
-		}
-		for i, g := range in.Genres {
-			if !have[g] {
-				f.add(fmt.Sprintf("genres[%d]", i), "unknown", "No genre has this slug.")
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO content.title_genres (title_id, genre_id)
-			SELECT $1, id FROM content.genres WHERE slug = ANY($2) ON CONFLICT DO NOTHING`, id, pq.StringArray(in.Genres)); err != nil {
-			return fmt.Errorf("set genres: %w", err)
-		}
+	ids := make([]string, len(in.People))
+	for i, c := range in.People {
+		ids[i] = strings.ToLower(c.PersonID)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM content.title_people WHERE title_id = $1`, id); err != nil {
-		return fmt.Errorf("clear people: %w", err)
-	}
-	if len(in.People) > 0 {
-		ids := make([]string, len(in.People))
-		for i, c := range in.People {
-			ids[i] = strings.ToLower(c.PersonID)
-		}
-		var found []string
+	var found []string
+	if len(ids) > 0 {
 		if err := tx.SelectContext(ctx, &found, `SELECT id::text FROM content.people WHERE id = ANY($1::uuid[])`, pq.StringArray(ids)); err != nil {
 			return fmt.Errorf("find people: %w", err)
 		}
-		have := map[string]bool{}
-		for _, p := range found {
-			have[p] = true
+	}
+	have := map[string]bool{}
+	for _, p := range found {
+		have[p] = true
+	}
+	var cs []credit
+	for i, c := range in.People {
+		if !have[ids[i]] {
+			f.add(fmt.Sprintf("people[%d].person_id", i), "unknown", "No person has this id.")
+			continue
 		}
-		for i, c := range in.People {
-			if !have[ids[i]] {
-				f.add(fmt.Sprintf("people[%d].person_id", i), "unknown", "No person has this id.")
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO content.title_people (title_id, person_id, role, character, position)
-				VALUES ($1, $2, $3, $4, $5)`, id, ids[i], c.Role, c.Character, i); err != nil {
-				return fmt.Errorf("set people: %w", err)
-			}
-		}
+		cs = append(cs, credit{PersonID: ids[i], Role: c.Role, Character: c.Character, Position: i})
 	}
 	if err := f.err(); err != nil {
 		return err
 	}
+	if err := setCredits(ctx, tx, id, cs, true); err != nil {
+		return err
+	}
 	return refreshDerived(ctx, tx, id)
+}
+
+// setGenres replaces the title's genres with those of the given slugs
+// (existing: the title may have genres to clear first). A slug no genre
+// has is a field error genres[i] in the returned list.
+func setGenres(ctx context.Context, tx *sqlx.Tx, id string, slugs []string, existing bool) (fieldErrs, error) {
+	if existing {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM content.title_genres WHERE title_id = $1`, id); err != nil {
+			return nil, fmt.Errorf("clear genres: %w", err)
+		}
+	}
+	if len(slugs) == 0 {
+		return nil, nil
+	}
+	var found []string
+	if err := tx.SelectContext(ctx, &found, `WITH g AS (SELECT id, slug FROM content.genres WHERE slug = ANY($2)),
+		ins AS (INSERT INTO content.title_genres (title_id, genre_id) SELECT $1, id FROM g ON CONFLICT DO NOTHING)
+		SELECT slug FROM g`, id, pq.StringArray(slugs)); err != nil {
+		return nil, fmt.Errorf("set genres: %w", err)
+	}
+	have := map[string]bool{}
+	for _, g := range found {
+		have[g] = true
+	}
+	var f fieldErrs
+	for i, g := range slugs {
+		if !have[g] {
+			f.add(fmt.Sprintf("genres[%d]", i), "unknown", "No genre has this slug.")
+		}
+	}
+	return f, nil
+}
+
+// credit is one row of content.title_people.
+type credit struct {
+	PersonID  string
+	Role      string
+	Character string
+	Position  int
+}
+
+// setCredits replaces the title's people with cs (existing: the title may
+// have some already).
+func setCredits(ctx context.Context, tx *sqlx.Tx, id string, cs []credit, existing bool) error {
+	if existing {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM content.title_people WHERE title_id = $1`, id); err != nil {
+			return fmt.Errorf("clear people: %w", err)
+		}
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	people, roles, chars := make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs))
+	pos := make([]int64, len(cs))
+	for i, c := range cs {
+		people[i], roles[i], chars[i], pos[i] = c.PersonID, c.Role, c.Character, int64(c.Position)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO content.title_people (title_id, person_id, role, character, position)
+		SELECT $1, p, r, c, n FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[]) AS x (p, r, c, n)`,
+		id, pq.StringArray(people), pq.StringArray(roles), pq.StringArray(chars), pq.Int64Array(pos)); err != nil {
+		return fmt.Errorf("set people: %w", err)
+	}
+	return nil
 }
 
 // AdminTitle returns a title whatever its status, with its people and
@@ -218,7 +261,7 @@ func (s *Service) AdminTitle(ctx context.Context, id string) (AdminTitle, error)
 	if err != nil {
 		return AdminTitle{}, err
 	}
-	t := row.admin()
+	t := row.admin(s.cfg.MediaURL)
 	if t.People, err = credits(ctx, s.db, id); err != nil {
 		return AdminTitle{}, err
 	}
@@ -237,7 +280,7 @@ func (s *Service) TitleInput(ctx context.Context, id string) (TitleInput, error)
 	}
 	in := TitleInput{ExternalKey: t.ExternalKey, Kind: t.Kind, Name: t.Name, OriginalName: t.OriginalName, Synopsis: t.Synopsis,
 		ReleaseYear: t.Year, RuntimeMinutes: t.RuntimeMinutes, MaturityRating: t.MaturityRating, Languages: t.Languages, Tags: t.Tags,
-		AvailableFrom: t.AvailableFrom, AvailableUntil: t.AvailableUntil, Poster: t.Artwork.Poster, Backdrop: t.Artwork.Backdrop, VideoID: t.VideoID}
+		AvailableFrom: t.AvailableFrom, AvailableUntil: t.AvailableUntil, VideoID: t.VideoID}
 	for _, g := range t.Genres {
 		in.Genres = append(in.Genres, g.Slug)
 	}
@@ -266,9 +309,9 @@ func (s *Service) UpdateTitle(ctx context.Context, id string, in TitleInput) (Ad
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE content.titles SET external_key = $2, name = $3, original_name = $4, synopsis = $5,
 			release_year = $6, runtime_minutes = $7, maturity_rating = $8, languages = $9, tags = $10, available_from = $11,
-			available_until = $12, poster_key = $13, backdrop_key = $14, video_id = $15, updated_at = now() WHERE id = $1`,
+			available_until = $12, video_id = $13, updated_at = now() WHERE id = $1`,
 			id, in.ExternalKey, in.Name, in.OriginalName, in.Synopsis, in.ReleaseYear, in.RuntimeMinutes, in.MaturityRating,
-			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.Poster, in.Backdrop, in.VideoID)
+			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.VideoID)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -281,20 +324,26 @@ func (s *Service) UpdateTitle(ctx context.Context, id string, in TitleInput) (Ad
 	return s.AdminTitle(ctx, id)
 }
 
-// DeleteTitle removes a title with its seasons and episodes. It returns
-// ErrTitleNotFound.
+// DeleteTitle removes a title with its seasons, episodes and artwork. It
+// returns ErrTitleNotFound.
 func (s *Service) DeleteTitle(ctx context.Context, id string) error {
 	if !validUUID(id) {
 		return ErrTitleNotFound
 	}
-	res, err := s.db.ExecContext(ctx, `DELETE FROM content.titles WHERE id = $1`, id)
+	var art struct {
+		Poster   []byte `db:"poster"`
+		Backdrop []byte `db:"backdrop"`
+	}
+	err := s.db.GetContext(ctx, &art, `DELETE FROM content.titles WHERE id = $1 RETURNING poster, backdrop`, id)
+	if isNoRows(err) {
+		return ErrTitleNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("delete title: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrTitleNotFound
-	}
 	s.bump(ctx)
+	s.removeImage(ctx, art.Poster)
+	s.removeImage(ctx, art.Backdrop)
 	return nil
 }
 

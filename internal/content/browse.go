@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/lib/pq"
 
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 )
@@ -148,7 +151,7 @@ func (s *Service) Titles(ctx context.Context, v Viewer, f Filter) (Page, error) 
 	if err := s.db.SelectContext(ctx, &rows, stmt, q.args...); err != nil {
 		return Page{}, fmt.Errorf("list titles: %w", err)
 	}
-	p := Page{Items: titles(rows)}
+	p := Page{Items: titles(rows, s.cfg.MediaURL)}
 	if len(rows) > limit {
 		p.Items = p.Items[:limit]
 		last := rows[limit-1]
@@ -230,7 +233,7 @@ func (s *Service) Title(ctx context.Context, v Viewer, id string) (TitleDetails,
 	if err != nil {
 		return TitleDetails{}, err
 	}
-	d := row.details()
+	d := row.details(s.cfg.MediaURL)
 	if d.People, err = credits(ctx, s.db, row.ID); err != nil {
 		return d, err
 	}
@@ -252,7 +255,7 @@ func (s *Service) Title(ctx context.Context, v Viewer, id string) (TitleDetails,
 	if err := s.db.SelectContext(ctx, &rel, stmt, q.args...); err != nil {
 		return d, fmt.Errorf("related titles: %w", err)
 	}
-	d.Related = titles(rel)
+	d.Related = titles(rel, s.cfg.MediaURL)
 	return d, nil
 }
 
@@ -287,11 +290,31 @@ func checkQuery(q string) (string, error) {
 	return strings.TrimSpace(q), f.err()
 }
 
+// maxFixedWords bounds how many words of a query are checked for typos.
+const maxFixedWords = 8
+
+// queryWords returns the query's words for typo correction (lowercase, at
+// most maxFixedWords) and the last word when the query may still be being
+// typed (no trailing space, three characters or more), for a prefix match.
+func queryWords(text string) (words []string, prefix string) {
+	words = strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	if len(words) > maxFixedWords {
+		words = words[:maxFixedWords]
+	}
+	if n := len(words); n > 0 && !unicode.IsSpace(rune(text[len(text)-1])) && utf8.RuneCountInString(words[n-1]) >= 3 {
+		prefix = words[n-1]
+	}
+	return words, prefix
+}
+
 // Search finds titles the viewer may see by full-text match on names,
-// people, tags and synopsis (ranked by ts_rank_cd, names weighing most),
-// or by trigram similarity of the name so that typos still match. The
-// query text only ever travels as a parameter. It returns a validation
-// error naming q, a filter or cursor.
+// people, tags and synopsis, ranked by ts_rank_cd (names weigh most) plus
+// the name's trigram similarity to the query. Typos are forgiven by
+// correcting each query word to its most similar word in the search
+// lexicon (content.search_words) and matching the corrected query too; the
+// last word also matches as a prefix, for search as you type. Every path
+// runs on the full-text index. The query text only ever travels as a
+// parameter. It returns a validation error naming q, a filter or cursor.
 func (s *Service) Search(ctx context.Context, v Viewer, text string, f Filter) (Page, error) {
 	text, err := checkQuery(text)
 	if err != nil {
@@ -305,21 +328,31 @@ func (s *Service) Search(ctx context.Context, v Viewer, text string, f Filter) (
 		return Page{}, err
 	}
 	limit := limitOf(f.Limit)
+	words, prefix := queryWords(text)
 	var q query
-	qa := q.arg(text)
-	lq := q.arg(strings.ToLower(text))
-	tsq := `websearch_to_tsquery('english', ` + qa + `)`
+	qa, wa, lq := q.arg(text), q.arg(pq.Array(words)), q.arg(strings.ToLower(text))
+	tsq := `websearch_to_tsquery('english', ` + qa + `) || websearch_to_tsquery('english', coalesce(fixed, ''))`
+	if prefix != "" {
+		tsq += ` || to_tsquery('simple', ` + q.arg(prefix+":*") + `)`
+	}
 	q.visible("t", v)
 	f.apply(&q)
-	q.and(`(t.search @@ ` + tsq + ` OR lower(t.name) % ` + lq + ` OR ` + lq + ` <% lower(t.name))`)
-	stmt := `SELECT ` + titleCols + `, ts_rank_cd(t.search, ` + tsq + `) + greatest(similarity(lower(t.name), ` + lq + `), word_similarity(` + lq + `, lower(t.name))) AS score
-		FROM content.titles t` + q.whereSQL() + `
+	q.and(`t.search @@ m.q`)
+	stmt := `WITH fix AS (
+			SELECT string_agg(coalesce(
+				(SELECT w.word FROM content.search_words w WHERE w.word = u.w),
+				(SELECT w.word FROM content.search_words w WHERE w.word % u.w ORDER BY similarity(w.word, u.w) DESC, w.word LIMIT 1),
+				u.w), ' ' ORDER BY u.i) AS fixed
+			FROM unnest(` + wa + `::text[]) WITH ORDINALITY AS u(w, i)),
+		m AS (SELECT ` + tsq + ` AS q FROM fix)
+		SELECT ` + titleCols + `, ts_rank_cd(t.search, m.q) + similarity(lower(t.name), ` + lq + `) AS score
+		FROM m, content.titles t` + q.whereSQL() + `
 		ORDER BY score DESC, t.id LIMIT ` + q.arg(limit+1) + ` OFFSET ` + q.arg(off)
 	var rows []titleRow
 	if err := s.db.SelectContext(ctx, &rows, stmt, q.args...); err != nil {
 		return Page{}, fmt.Errorf("search: %w", err)
 	}
-	p := Page{Items: titles(rows)}
+	p := Page{Items: titles(rows, s.cfg.MediaURL)}
 	if len(rows) > limit {
 		p.Items = p.Items[:limit]
 		p.NextCursor = cursor{O: off + limit}.encode()

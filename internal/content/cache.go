@@ -45,48 +45,71 @@ func (s *Service) version(ctx context.Context) (string, bool) {
 	return "", false
 }
 
+// Cached is a cacheable JSON answer with its entity tag.
+type Cached struct {
+	Body []byte
+	ETag string
+}
+
+// nearEntries bounds this instance's copy of shared cache entries (title
+// pages are a few KB, so about 20 MB at most).
+const nearEntries = 4096
+
 // cached returns the JSON of build's result, from the cache when an entry
-// for key exists at the current catalog version.
-func (s *Service) cached(ctx context.Context, key string, build func() (any, error)) ([]byte, error) {
+// for key exists at the current catalog version. Entries never change
+// under a version, so besides the shared cache each instance keeps its own
+// copy (near): a hit then costs one shared-cache read, of the version,
+// which is what keeps every instance's answers current.
+func (s *Service) cached(ctx context.Context, key string, build func() (any, error)) (Cached, error) {
 	if s.cache == nil {
 		return marshal(build())
 	}
 	ver, store := s.version(ctx)
 	full := "content:" + ver + ":" + key
 	if store {
+		if c, ok := s.near.Get(full); ok {
+			return c, nil
+		}
 		if b, ok, err := s.cache.Get(ctx, full); err == nil && ok {
-			return b, nil
+			c := Cached{Body: b, ETag: ETag(b)}
+			s.near.Add(full, c)
+			return c, nil
 		}
 	}
-	b, err := marshal(build())
+	c, err := marshal(build())
 	if err != nil {
-		return nil, err
+		return c, err
 	}
 	if store {
-		if err := s.cache.Set(ctx, full, b, s.cfg.CacheTTL); err != nil {
+		if err := s.cache.Set(ctx, full, c.Body, s.cfg.CacheTTL); err != nil {
 			s.log.Warn().Err(err).Msg("content: cache set")
 		}
+		s.near.Add(full, c)
 	}
-	return b, nil
+	return c, nil
 }
 
-func marshal(v any, err error) ([]byte, error) {
+func marshal(v any, err error) (Cached, error) {
 	if err != nil {
-		return nil, err
+		return Cached{}, err
 	}
-	return json.Marshal(v)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Cached{}, err
+	}
+	return Cached{Body: b, ETag: ETag(b)}, nil
 }
 
 // HomeJSON is Home as JSON, cached per maturity ceiling.
-func (s *Service) HomeJSON(ctx context.Context, v Viewer) ([]byte, error) {
+func (s *Service) HomeJSON(ctx context.Context, v Viewer) (Cached, error) {
 	return s.cached(ctx, "home:"+strconv.Itoa(v.MaturityLevel), func() (any, error) { return s.Home(ctx, v) })
 }
 
 // TitleJSON is Title as JSON, cached per title and maturity ceiling. It
 // returns ErrTitleNotFound when the viewer may not see the title.
-func (s *Service) TitleJSON(ctx context.Context, v Viewer, id string) ([]byte, error) {
+func (s *Service) TitleJSON(ctx context.Context, v Viewer, id string) (Cached, error) {
 	if !validUUID(id) {
-		return nil, ErrTitleNotFound
+		return Cached{}, ErrTitleNotFound
 	}
 	return s.cached(ctx, "title:"+strings.ToLower(id)+":"+strconv.Itoa(v.MaturityLevel), func() (any, error) { return s.Title(ctx, v, id) })
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/jmoiron/sqlx"
 	"github.com/rs/zerolog"
 
@@ -77,10 +78,26 @@ var (
 	ErrNotSeries       = apperr.New(apperr.Conflict, "not_series", "Only series have seasons.")
 )
 
-// Artwork names a title's images by storage key.
+// Artwork is a title's images; nil when the title has none in that slot.
 type Artwork struct {
-	Poster   string `json:"poster"`
-	Backdrop string `json:"backdrop"`
+	Poster   *Image `json:"poster"`
+	Backdrop *Image `json:"backdrop"`
+}
+
+// Image is one image at the widths it was rendered at.
+type Image struct {
+	// Color is the image's average colour as #rrggbb, a placeholder to
+	// show while it loads.
+	Color string `json:"color"`
+	// Sizes are the renditions, narrowest first (JPEG; URLs never change
+	// content, so they are cached for a year).
+	Sizes []ImageSize `json:"sizes"`
+}
+
+// ImageSize is one rendition of an image.
+type ImageSize struct {
+	Width int    `json:"width"`
+	URL   string `json:"url"`
 }
 
 // Genre is a category titles belong to.
@@ -171,14 +188,23 @@ type Config struct {
 	// CacheTTL is how long cached home rows and title pages live (default
 	// 60s); writes invalidate them at once regardless.
 	CacheTTL time.Duration
+	// Media keeps artwork images. Without it, artwork writes fail.
+	Media Media
+	// MediaURL prefixes the URLs of artwork in responses (default "/media",
+	// where the gateway serves Media).
+	MediaURL string
 }
 
 // Service is the content module's API.
 type Service struct {
 	db    *sqlx.DB
 	cache cache.Cache
+	near  *expirable.LRU[string, Cached] // this instance's copy of cache entries
 	cfg   Config
 	log   zerolog.Logger
+	// imaging bounds how many images are decoded and resized at once: a
+	// decoded upload can take a few hundred MB.
+	imaging chan struct{}
 }
 
 // NewService returns the content Service. c may be nil for no caching.
@@ -186,7 +212,12 @@ func NewService(cfg Config, db *sqlx.DB, c cache.Cache, log zerolog.Logger) *Ser
 	if cfg.CacheTTL <= 0 {
 		cfg.CacheTTL = 60 * time.Second
 	}
-	return &Service{db: db, cache: c, cfg: cfg, log: log}
+	if cfg.MediaURL == "" {
+		cfg.MediaURL = "/media"
+	}
+	cfg.MediaURL = strings.TrimRight(cfg.MediaURL, "/")
+	return &Service{db: db, cache: c, cfg: cfg, log: log, imaging: make(chan struct{}, imagingSlots),
+		near: expirable.NewLRU[string, Cached](nearEntries, nil, cfg.CacheTTL)}
 }
 
 // Health checks the database.

@@ -12,6 +12,7 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/cache"
 	"github.com/streamflix/streamflix/internal/platform/pgtest"
+	"github.com/streamflix/streamflix/internal/platform/storage"
 )
 
 type testBundle struct {
@@ -19,13 +20,19 @@ type testBundle struct {
 	s     *Service
 	ctx   context.Context
 	cache cache.Cache
+	media *storage.Local
 }
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	db := pgtest.NewDB(t)
 	c := cache.NewMemory().Cache
-	return &testBundle{t: t, s: NewService(Config{}, db, c, zerolog.Nop()), ctx: context.Background(), cache: c}
+	media, err := storage.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewService(Config{Media: media, MediaURL: "https://cdn.example.com/media/"}, db, c, zerolog.Nop())
+	return &testBundle{t: t, s: s, ctx: context.Background(), cache: c, media: media}
 }
 
 var adult = Viewer{MaturityLevel: 50}
@@ -323,6 +330,13 @@ func TestSearch(t *testing.T) {
 	if err != nil || len(p.Items) == 0 || p.Items[0].Name != "Casablanca" {
 		t.Fatalf("typo: %v %v", names(p.Items), err)
 	}
+	// Search as you type: the last word matches as a prefix; a typo in one
+	// word of several is corrected too.
+	for q, want := range map[string]string{"casabl": "Casablanca", "night of the livng": "Night of the Living Dead", "livnig dead": "Night of the Living Dead"} {
+		if p, err := b.s.Search(b.ctx, adult, q, Filter{}); err != nil || len(p.Items) == 0 || p.Items[0].Name != want {
+			t.Errorf("search %q: %v %v, want %s first", q, names(p.Items), err, want)
+		}
+	}
 	// A name match outranks a synopsis match.
 	p, _ = b.s.Search(b.ctx, adult, "morocco", Filter{})
 	if strings.Join(names(p.Items), ",") != "Morocco,Casablanca" {
@@ -359,8 +373,8 @@ func TestCacheInvalidation(t *testing.T) {
 	other := NewService(Config{}, b.s.db, b.cache, zerolog.Nop())
 	tt := b.title(TitleInput{Name: "Before"})
 	first, err := other.TitleJSON(b.ctx, adult, tt.ID)
-	if err != nil || !strings.Contains(string(first), "Before") {
-		t.Fatalf("first read: %s %v", first, err)
+	if err != nil || !strings.Contains(string(first.Body), "Before") || first.ETag != ETag(first.Body) {
+		t.Fatalf("first read: %s %s %v", first.Body, first.ETag, err)
 	}
 	in, _ := b.s.TitleInput(b.ctx, tt.ID)
 	in.Name = "After"
@@ -368,11 +382,11 @@ func TestCacheInvalidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, _ := other.TitleJSON(b.ctx, adult, tt.ID)
-	if !strings.Contains(string(again), "After") {
-		t.Fatalf("stale after update: %s", again)
+	if !strings.Contains(string(again.Body), "After") || again.ETag == first.ETag {
+		t.Fatalf("stale after update: %s %s", again.Body, again.ETag)
 	}
 	home, _ := other.HomeJSON(b.ctx, adult)
-	if !strings.Contains(string(home), "After") {
-		t.Fatalf("home: %s", home)
+	if !strings.Contains(string(home.Body), "After") {
+		t.Fatalf("home: %s", home.Body)
 	}
 }

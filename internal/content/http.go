@@ -1,11 +1,14 @@
 package content
 
 import (
+	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
 
 	"github.com/streamflix/streamflix/internal/platform/api"
 	"github.com/streamflix/streamflix/internal/platform/apperr"
@@ -69,6 +72,13 @@ func (h *Handler) Routes(r api.Routes) {
 		Summary: "Publish a title (viewers see it inside its availability window).", Response: AdminTitle{}}, h.publish(true))
 	r.Handle(api.Op{Method: "POST", Path: "/admin/titles/{id}/unpublish", ID: "adminTitleUnpublish", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Return a title to draft.", Response: AdminTitle{}}, h.publish(false))
+	r.Handle(api.Op{Method: "PUT", Path: "/admin/titles/{id}/artwork/{slot}", ID: "adminArtworkPut", Tag: "catalog-admin", Access: api.Admin,
+		Summary: "Upload a title's poster or backdrop (slot): the raw image as the body, JPEG, PNG, WebP or GIF, at most 10 MiB and 50 megapixels; " +
+			"a poster at least 342 px wide and portrait, a backdrop at least 780 px wide and landscape. The image is re-encoded as JPEG at standard widths " +
+			"and replaces the slot's image. 415 unsupported_image, 413 body_too_large, 422 invalid_image, image_too_large, image_too_small or bad_aspect_ratio.",
+		RequestTypes: []string{"image/jpeg", "image/png", "image/webp", "image/gif"}, Response: AdminTitle{}, MaxBody: MaxArtworkBytes}, h.handleArtworkPut)
+	r.Handle(api.Op{Method: "DELETE", Path: "/admin/titles/{id}/artwork/{slot}", ID: "adminArtworkDelete", Tag: "catalog-admin", Access: api.Admin,
+		Summary: "Remove a title's poster or backdrop (slot)."}, h.handleArtworkDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/titles/{id}/seasons", ID: "adminSeasonCreate", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Add a season to a series.", Request: SeasonInput{}, Response: Season{}, Status: http.StatusCreated}, h.handleSeasonCreate)
 	r.Handle(api.Op{Method: "GET", Path: "/admin/seasons/{id}", ID: "adminSeasonGet", Tag: "catalog-admin", Access: api.Admin,
@@ -85,6 +95,14 @@ func (h *Handler) Routes(r api.Routes) {
 		Summary: "Change an episode.", Request: EpisodeInput{}, Response: Episode{}}, h.handleEpisodeUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/episodes/{id}", ID: "adminEpisodeDelete", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Delete an episode."}, h.handleEpisodeDelete)
+	r.Handle(api.Op{Method: "POST", Path: "/admin/catalog/import", ID: "adminCatalogImport", Tag: "catalog-admin", Access: api.Admin,
+		Summary: "Import a catalog file (format streamflix.catalog, version 1; at most 64 MiB, read as a stream): genres by slug, then titles by " +
+			"external_key, created or updated in place, each whole or not at all. Answers 200 with counts and the errors of rows left out.",
+		Request: CatalogFile{}, Response: ImportReport{}, MaxBody: MaxImportBytes, Stream: true,
+		Params: []api.Param{{Name: "dry_run", Type: "boolean", Description: "true: check every row against the catalog, write nothing."}}}, h.handleImport)
+	r.Handle(api.Op{Method: "GET", Path: "/admin/catalog/export", ID: "adminCatalogExport", Tag: "catalog-admin", Access: api.Admin,
+		Summary:  "The whole catalog as a catalog file (the import format), streamed from one consistent snapshot.",
+		Response: CatalogFile{}, Stream: true}, h.handleExport)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/genres", ID: "adminGenreCreate", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Add a genre.", Request: GenreInput{}, Response: Genre{}, Status: http.StatusCreated}, h.handleGenreCreate)
 	r.Handle(api.Op{Method: "PATCH", Path: "/admin/genres/{id}", ID: "adminGenreUpdate", Tag: "catalog-admin", Access: api.Admin,
@@ -123,8 +141,8 @@ func filter(r *http.Request) (Filter, error) {
 
 // writeCached writes a cacheable JSON body with its ETag, or 304 when the
 // client already holds it.
-func writeCached(w http.ResponseWriter, r *http.Request, body []byte) {
-	etag := ETag(body)
+func writeCached(w http.ResponseWriter, r *http.Request, c Cached) {
+	etag := c.ETag
 	h := w.Header()
 	h.Set("ETag", etag)
 	// private: the body depends on the profile's ceiling; Vary keeps a
@@ -142,7 +160,7 @@ func writeCached(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	_, _ = w.Write(c.Body)
 	_, _ = w.Write([]byte("\n"))
 }
 
@@ -280,6 +298,19 @@ func (h *Handler) publish(on bool) http.HandlerFunc {
 	}
 }
 
+func (h *Handler) handleArtworkPut(w http.ResponseWriter, r *http.Request) {
+	t, err := h.s.SetArtwork(r.Context(), chi.URLParam(r, "id"), chi.URLParam(r, "slot"), r.Body, r.Header.Get("Content-Type"))
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.JSON(w, http.StatusOK, t)
+}
+
+func (h *Handler) handleArtworkDelete(w http.ResponseWriter, r *http.Request) {
+	noContent(w, r, h.s.DeleteArtwork(r.Context(), chi.URLParam(r, "id"), chi.URLParam(r, "slot")))
+}
+
 func (h *Handler) handleSeasonCreate(w http.ResponseWriter, r *http.Request) {
 	write(w, r, &SeasonInput{}, http.StatusCreated, func(in *SeasonInput) (Season, error) {
 		return h.s.CreateSeason(r.Context(), chi.URLParam(r, "id"), *in)
@@ -338,6 +369,63 @@ func (h *Handler) handleEpisodeUpdate(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleEpisodeDelete(w http.ResponseWriter, r *http.Request) {
 	noContent(w, r, h.s.DeleteEpisode(r.Context(), chi.URLParam(r, "id")))
+}
+
+func (h *Handler) handleImport(w http.ResponseWriter, r *http.Request) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			api.WriteError(w, r, api.ErrUnsupportedType)
+			return
+		}
+	}
+	var opt ImportOptions
+	if v := r.URL.Query().Get("dry_run"); v != "" {
+		dry, err := strconv.ParseBool(v)
+		if err != nil {
+			api.WriteError(w, r, apperr.Validation(apperr.FieldError{Field: "dry_run", Code: "invalid", Message: "Must be true or false."}))
+			return
+		}
+		opt.DryRun = dry
+	}
+	rep, err := h.s.Import(r.Context(), r.Body, opt)
+	if err != nil {
+		api.WriteError(w, r, err)
+		return
+	}
+	api.JSON(w, http.StatusOK, rep)
+}
+
+// writeCounter counts the bytes that reached the client.
+type writeCounter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *writeCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (h *Handler) handleExport(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Content-Disposition", `attachment; filename="streamflix-catalog.json"`)
+	hd.Set("Cache-Control", "no-store")
+	wc := &writeCounter{w: w}
+	err := h.s.Export(r.Context(), wc)
+	switch {
+	case err == nil:
+	case wc.n == 0:
+		hd.Del("Content-Disposition")
+		api.WriteError(w, r, err)
+	default:
+		// The status is sent: cut the connection so that the client sees
+		// a truncated file rather than a complete-looking one.
+		zerolog.Ctx(r.Context()).Error().Err(err).Int64("bytes_sent", wc.n).Msg("catalog export failed mid-stream")
+		panic(http.ErrAbortHandler)
+	}
 }
 
 func (h *Handler) handleGenreCreate(w http.ResponseWriter, r *http.Request) {

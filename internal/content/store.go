@@ -18,7 +18,7 @@ import (
 
 // titleCols are the columns of a Title in lists, on content.titles t.
 const titleCols = `t.id, t.kind, t.name, t.release_year, t.maturity_rating, t.maturity_level,
-	t.poster_key, t.backdrop_key, t.playable, t.published_at,
+	t.poster, t.backdrop, t.playable, t.published_at,
 	coalesce((SELECT json_agg(json_build_object('id', g.id, 'slug', g.slug, 'name', g.name) ORDER BY g.name)
 		FROM content.title_genres tg JOIN content.genres g ON g.id = tg.genre_id WHERE tg.title_id = t.id), '[]') AS genres`
 
@@ -35,8 +35,8 @@ type titleRow struct {
 	ReleaseYear    sql.NullInt64  `db:"release_year"`
 	MaturityRating string         `db:"maturity_rating"`
 	MaturityLevel  int            `db:"maturity_level"`
-	PosterKey      string         `db:"poster_key"`
-	BackdropKey    string         `db:"backdrop_key"`
+	Poster         []byte         `db:"poster"`
+	Backdrop       []byte         `db:"backdrop"`
 	Playable       bool           `db:"playable"`
 	PublishedAt    sql.NullTime   `db:"published_at"`
 	Genres         []byte         `db:"genres"`
@@ -78,21 +78,24 @@ func timePtr(t sql.NullTime) *time.Time {
 	return &u
 }
 
-func (r titleRow) title() Title {
+// title, details and admin turn the row into what clients see; mediaURL
+// prefixes the artwork's URLs.
+func (r titleRow) title(mediaURL string) Title {
 	t := Title{ID: r.ID, Kind: r.Kind, Name: r.Name, Year: intPtr(r.ReleaseYear), MaturityRating: r.MaturityRating,
-		MaturityLevel: r.MaturityLevel, Artwork: Artwork{Poster: r.PosterKey, Backdrop: r.BackdropKey}, Playable: r.Playable, Genres: []Genre{}}
+		MaturityLevel: r.MaturityLevel, Artwork: Artwork{Poster: viewImage(r.Poster, mediaURL), Backdrop: viewImage(r.Backdrop, mediaURL)},
+		Playable: r.Playable, Genres: []Genre{}}
 	_ = json.Unmarshal(r.Genres, &t.Genres)
 	return t
 }
 
-func (r titleRow) details() TitleDetails {
-	d := TitleDetails{Title: r.title(), OriginalName: r.OriginalName, Synopsis: r.Synopsis, RuntimeMinutes: intPtr(r.RuntimeMinutes),
+func (r titleRow) details(mediaURL string) TitleDetails {
+	d := TitleDetails{Title: r.title(mediaURL), OriginalName: r.OriginalName, Synopsis: r.Synopsis, RuntimeMinutes: intPtr(r.RuntimeMinutes),
 		Languages: nonNil(r.Languages), Tags: nonNil(r.Tags), People: []Credit{}, Seasons: []Season{}, Related: []Title{}}
 	return d
 }
 
-func (r titleRow) admin() AdminTitle {
-	return AdminTitle{TitleDetails: r.details(), ExternalKey: strPtr(r.ExternalKey), Status: r.Status, PublishedAt: timePtr(r.PublishedAt),
+func (r titleRow) admin(mediaURL string) AdminTitle {
+	return AdminTitle{TitleDetails: r.details(mediaURL), ExternalKey: strPtr(r.ExternalKey), Status: r.Status, PublishedAt: timePtr(r.PublishedAt),
 		AvailableFrom: timePtr(r.AvailableFrom), AvailableUntil: timePtr(r.AvailableUntil), VideoID: strPtr(r.VideoID),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()}
 }
@@ -104,10 +107,10 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func titles(rows []titleRow) []Title {
+func titles(rows []titleRow, mediaURL string) []Title {
 	out := make([]Title, len(rows))
 	for i, r := range rows {
-		out[i] = r.title()
+		out[i] = r.title(mediaURL)
 	}
 	return out
 }

@@ -127,6 +127,27 @@ func (g *Gateway) platformRoute(op api.Op, h http.HandlerFunc) {
 	}
 }
 
+// MediaPrefix is the path media objects are served under.
+const MediaPrefix = "/media/"
+
+// MountMedia serves h for GET and HEAD under MediaPrefix, outside /api: no
+// rate limit or authentication, since the edge cache in front of it takes
+// the load and what needs protecting is protected by h itself (signed
+// URLs). It documents the route as /media/{path}.
+func (g *Gateway) MountMedia(h http.Handler) {
+	op := api.Op{Method: http.MethodGet, Path: MediaPrefix + "{path}", ID: "media", Tag: "media", ContentType: "application/octet-stream",
+		Summary: "A stored media object (path may hold slashes) with its own Content-Type; Range and conditional requests; " +
+			"content-addressed objects are cacheable for a year (immutable). 404 problem+json (media_not_found) when missing."}
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		g.root.Method(m, MediaPrefix+"*", h)
+		o := op
+		if m == http.MethodHead {
+			o.Method, o.ID, o.ContentType = m, op.ID+"Head", ""
+		}
+		g.doc.Add(o)
+	}
+}
+
 // API returns the router modules mount their routes on, at /api/v1.
 func (g *Gateway) API() *api.Router { return g.api.With(APIBase) }
 
@@ -243,7 +264,10 @@ func (g *Gateway) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) Routes() ([]string, error) {
 	var out []string
 	err := chi.Walk(g.root, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
-		route = strings.TrimSuffix(route, "/*")
+		// A catch-all is documented as a {path} parameter.
+		if r, ok := strings.CutSuffix(route, "/*"); ok {
+			route = r + "/{path}"
+		}
 		if route == "" {
 			route = "/"
 		}

@@ -704,3 +704,30 @@ func TestHeadProbes(t *testing.T) {
 		}
 	}
 }
+
+// TestMountMedia: media is served outside /api, for GET and HEAD, without
+// the API's rate limit or authentication (an edge cache fronts it).
+func TestMountMedia(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, map[string]string{"RATE_LIMIT_IP": "1/m:1"})
+	var got []string
+	tb.g.MountMedia(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Method+" "+r.URL.Path)
+		w.WriteHeader(http.StatusOK)
+	}))
+	for i := 0; i < 3; i++ {
+		if rec := tb.get("/media/artwork/ab/185.jpg", "Authorization", "Bearer not-a-token"); rec.Code != http.StatusOK {
+			t.Fatalf("GET %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	if rec := tb.serve(httptest.NewRequest("HEAD", "/media/a/b.m3u8", nil)); rec.Code != http.StatusOK {
+		t.Fatalf("HEAD: %d", rec.Code)
+	}
+	wantProblem(t, tb.serve(httptest.NewRequest("POST", "/media/a/b.jpg", nil)), http.StatusMethodNotAllowed, "method_not_allowed")
+	if strings.Join(got, ",") != "GET /media/artwork/ab/185.jpg,GET /media/artwork/ab/185.jpg,GET /media/artwork/ab/185.jpg,HEAD /media/a/b.m3u8" {
+		t.Fatalf("handler saw %v", got)
+	}
+	// The API next door is still limited.
+	tb.get("/api/v1/things/1")
+	wantProblem(t, tb.get("/api/v1/things/1"), http.StatusTooManyRequests, "rate_limited")
+}

@@ -422,6 +422,11 @@ var (
 
 func notFound(w http.ResponseWriter, r *http.Request) { api.WriteError(w, r, errNotFound) }
 
+// NotFound answers 404 route_not_found as problem+json, as the router does
+// for a path no route serves; for handlers that take over unmatched paths
+// (the web app) and hand back the ones they do not serve.
+func NotFound(w http.ResponseWriter, r *http.Request) { notFound(w, r) }
+
 // methodNotAllowed answers 405 with the Allow header (RFC 9110), which chi
 // sets only in its own default handler.
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {

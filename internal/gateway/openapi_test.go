@@ -35,6 +35,8 @@ func mountAccounts(r api.Routes) {
 	r.Handle(api.Op{Method: "GET", Path: "/account", ID: "getAccount", Summary: "The account.", Tag: "accounts", Access: api.User, Response: account{}}, nop)
 	r.Handle(api.Op{Method: "DELETE", Path: "/account", ID: "deleteAccount", Summary: "Close the account.", Tag: "accounts", Access: api.User}, nop)
 	r.Handle(api.Op{Method: "DELETE", Path: "/auth/sessions/{id}", ID: "deleteSession", Summary: "Sign a device out.", Tag: "auth", Access: api.User}, nop)
+	r.Handle(api.Op{Method: "PUT", Path: "/account/avatar", ID: "putAvatar", Summary: "Upload an avatar.", Tag: "accounts", Access: api.User,
+		RequestTypes: []string{"image/png", "image/jpeg"}, Response: account{}}, nop)
 }
 
 // openAPIDoc fetches and parses /api/openapi.json.
@@ -60,6 +62,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, nil)
 	mountAccounts(tb.g.API())
+	tb.g.MountMedia(http.NotFoundHandler())
 
 	doc := openAPIDoc(t, tb)
 	if doc["openapi"] != "3.1.0" {
@@ -122,6 +125,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	for _, want := range []string{
 		"GET /healthz", "GET /readyz", "GET /metrics", "GET /api/openapi.json", "GET /api/docs",
 		"GET /api/v1/things/{id}", "GET /api/v1/things/{id}/parts", "POST /api/v1/accounts", "DELETE /api/v1/auth/sessions/{id}",
+		"GET /media/{path}", "HEAD /media/{path}", "PUT /api/v1/account/avatar",
 	} {
 		if !served[want] || !documented[want] {
 			t.Errorf("%s: served %v, documented %v; want both", want, served[want], documented[want])
@@ -195,6 +199,18 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 		if sec, _ := create["security"].([]any); len(sec) != 0 {
 			t.Errorf("public op security = %v, want []", sec)
+		}
+		// A raw upload documents its media types, each a binary string.
+		avatar := get("/api/v1/account/avatar", "put")
+		content, _ := avatar["requestBody"].(map[string]any)["content"].(map[string]any)
+		for _, mt := range []string{"image/png", "image/jpeg"} {
+			schema, _ := content[mt].(map[string]any)["schema"].(map[string]any)
+			if schema["type"] != "string" || schema["format"] != "binary" {
+				t.Errorf("putAvatar body %s = %v, want a binary string", mt, content[mt])
+			}
+		}
+		if _, ok := content["application/json"]; ok {
+			t.Errorf("putAvatar documents a JSON body")
 		}
 		admin := get("/api/v1/admin/things", "get")
 		if admin["x-access"] != "admin" {

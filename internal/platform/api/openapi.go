@@ -138,6 +138,12 @@ func (d *Doc) JSON() ([]byte, error) {
 				return nil, fmt.Errorf("%s %s request: %w", op.Method, op.Path, err)
 			}
 			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": s}}}
+		} else if len(op.RequestTypes) > 0 {
+			content := map[string]any{}
+			for _, t := range op.RequestTypes {
+				content[t] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+			}
+			o["requestBody"] = map[string]any{"required": true, "content": content}
 		}
 		responses := map[string]any{}
 		ok := map[string]any{"description": http.StatusText(op.Status)}

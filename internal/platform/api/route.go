@@ -46,6 +46,9 @@ type Op struct {
 	Access  Access
 	// Request is the JSON body's type (a zero value), or nil for none.
 	Request any
+	// RequestTypes lists the media types of a raw, non-JSON body (an image
+	// upload, say), when Request is nil.
+	RequestTypes []string
 	// Response is the success body's type (a zero value), or nil for none.
 	Response any
 	// Status is the success status (default 200; 204 when Response is nil).

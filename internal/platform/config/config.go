@@ -39,6 +39,8 @@ type Config struct {
 	RedisURL    string // REDIS_URL
 	RedisPrefix string // REDIS_PREFIX
 
+	CatalogCacheTTL time.Duration // CATALOG_CACHE_TTL
+
 	LogLevel  string // LOG_LEVEL
 	LogFormat string // LOG_FORMAT
 
@@ -69,6 +71,9 @@ type Config struct {
 	SMTPTLS      string // SMTP_TLS
 	MailFrom     string // MAIL_FROM
 	MailDir      string // MAIL_DIR
+
+	MediaDir string // MEDIA_DIR
+	MediaURL string // MEDIA_URL
 }
 
 // Rate is a rate limit written as "N/period" or "N/period:burst", e.g.
@@ -162,6 +167,7 @@ var settings = []setting{
 	{"DB_CONN_MAX_IDLE_TIME", "5m", "close Postgres connections idle longer than this", false, func(c *Config) any { return &c.DBConnMaxIdleTime }},
 	{"REDIS_URL", "", "Redis URL, e.g. redis://:pass@host:6379/0; empty runs on Postgres alone with in-process caches and limits", true, func(c *Config) any { return &c.RedisURL }},
 	{"REDIS_PREFIX", "streamflix:", "prefix of every Redis key (share one Redis between deployments)", false, func(c *Config) any { return &c.RedisPrefix }},
+	{"CATALOG_CACHE_TTL", "60s", "how long cached home rows and title pages live (catalog writes invalidate them at once); 0 disables the cache", false, func(c *Config) any { return &c.CatalogCacheTTL }},
 	{"LOG_LEVEL", "info", "trace, debug, info, warn or error", false, func(c *Config) any { return &c.LogLevel }},
 	{"LOG_FORMAT", "auto", "json, pretty, or auto (pretty on a terminal, JSON otherwise)", false, func(c *Config) any { return &c.LogFormat }},
 	{"TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed, e.g. 127.0.0.1/32,10.0.0.0/8", false, func(c *Config) any { return &c.TrustedProxies }},
@@ -184,6 +190,8 @@ var settings = []setting{
 	{"SMTP_TLS", "starttls", "none, starttls or tls (implicit TLS, usually port 465)", false, func(c *Config) any { return &c.SMTPTLS }},
 	{"MAIL_FROM", "streamflix <no-reply@streamflix.local>", "From address of every email", false, func(c *Config) any { return &c.MailFrom }},
 	{"MAIL_DIR", ".data/mail", "where emails are written when SMTP_HOST is empty", false, func(c *Config) any { return &c.MailDir }},
+	{"MEDIA_DIR", ".data/media", "directory media (artwork, later video) is stored in and served from at /media/; instances behind one load balancer must share it", false, func(c *Config) any { return &c.MediaDir }},
+	{"MEDIA_URL", "/media", "prefix of media URLs in API responses: /media (this app, behind the edge cache) or a CDN's https:// URL that fetches from it", false, func(c *Config) any { return &c.MediaURL }},
 	{"JOB_CONCURRENCY", "10", "jobs worked at once per module queue", false, func(c *Config) any { return &c.JobConcurrency }},
 	{"NOTIFY_WORKERS", "50", "emails sent at once per instance (notify's queue), each over its own SMTP connection, kept open for reuse", false, func(c *Config) any { return &c.NotifyWorkers }},
 }
@@ -365,6 +373,9 @@ func (c *Config) validate() error {
 	if c.DrainDelay < 0 {
 		return bad("DRAIN_DELAY", "must not be negative")
 	}
+	if c.CatalogCacheTTL < 0 {
+		return bad("CATALOG_CACHE_TTL", "must not be negative (0 disables the cache)")
+	}
 	if c.InstanceTTL < 2*c.HeartbeatInterval {
 		return bad("INSTANCE_TTL", "must be at least twice HEARTBEAT_INTERVAL (%s), got %s", c.HeartbeatInterval, c.InstanceTTL)
 	}
@@ -381,6 +392,14 @@ func (c *Config) validate() error {
 	}
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		return bad("MAIL_FROM", "%q is not an address like streamflix <no-reply@example.com>", c.MailFrom)
+	}
+	if c.MediaDir == "" {
+		return bad("MEDIA_DIR", "must name a directory")
+	}
+	c.MediaURL = strings.TrimRight(c.MediaURL, "/")
+	if u, err := url.Parse(c.MediaURL); err != nil || u.RawQuery != "" || u.Fragment != "" ||
+		!(u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/") || (u.Scheme == "http" || u.Scheme == "https") && u.Host != "") {
+		return bad("MEDIA_URL", "%q is not a path like /media or an http(s) URL like https://cdn.example.com/media", c.MediaURL)
 	}
 	if c.JobConcurrency < 1 || c.JobConcurrency > 1000 {
 		return bad("JOB_CONCURRENCY", "must be between 1 and 1000, got %d", c.JobConcurrency)

@@ -70,6 +70,8 @@ func TestLoadDefaults(t *testing.T) {
 		{"JobConcurrency", c.JobConcurrency, 10},
 		{"NotifyWorkers", c.NotifyWorkers, 50},
 		{"AdminToken", c.AdminToken, ""},
+		{"MediaDir", c.MediaDir, ".data/media"},
+		{"MediaURL", c.MediaURL, "/media"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -136,6 +138,9 @@ func TestLoadSources(t *testing.T) {
 		if c.RateLimitIP != (config.Rate{N: 600, Period: time.Minute, Burst: 600}) {
 			t.Errorf("RateLimitIP = %+v", c.RateLimitIP)
 		}
+		if c2, _, err := load(map[string]string{"MEDIA_URL": "https://cdn.example.com/media/"}); err != nil || c2.MediaURL != "https://cdn.example.com/media" {
+			t.Errorf("MEDIA_URL with a trailing slash: %v", err)
+		}
 		if c.Workers || c.JobConcurrency != 3 {
 			t.Errorf("Workers, JobConcurrency = %v, %d; want false, 3", c.Workers, c.JobConcurrency)
 		}
@@ -191,6 +196,12 @@ func TestLoadErrors(t *testing.T) {
 		{"ShutdownGraceZero", map[string]string{"SHUTDOWN_GRACE": "0s"}, nil, "SHUTDOWN_GRACE"},
 		{"DrainDelayNegative", map[string]string{"DRAIN_DELAY": "-1s"}, nil, "DRAIN_DELAY"},
 		{"Workers", map[string]string{"WORKERS": "sometimes"}, nil, "WORKERS"},
+		{"MediaDirEmpty", nil, []string{"--media-dir="}, "MEDIA_DIR"},
+		{"MediaURLRelative", map[string]string{"MEDIA_URL": "media"}, nil, "MEDIA_URL"},
+		{"MediaURLFTP", map[string]string{"MEDIA_URL": "ftp://cdn.example.com/media"}, nil, "MEDIA_URL"},
+		{"MediaURLSchemeRelative", map[string]string{"MEDIA_URL": "//cdn.example.com/media"}, nil, "MEDIA_URL"},
+		{"MediaURLQuery", map[string]string{"MEDIA_URL": "/media?v=1"}, nil, "MEDIA_URL"},
+		{"MediaURLRoot", map[string]string{"MEDIA_URL": "/"}, nil, "MEDIA_URL"},
 		{"UnknownFlag", nil, []string{"--no-such-flag"}, "flags"},
 	}
 	for _, tt := range tests {

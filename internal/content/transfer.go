@@ -1,0 +1,929 @@
+package content
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/streamflix/streamflix/internal/platform/apperr"
+)
+
+// The catalog file format, read by Import and written by Export. README's
+// "Catalog import and export" section describes it for operators.
+const (
+	CatalogFormat  = "streamflix.catalog"
+	CatalogVersion = 1
+	// MaxImportBytes is the largest file the import route accepts.
+	MaxImportBytes = 64 << 20
+	// MaxImportErrors caps the errors an ImportReport lists; the counts
+	// still count every row.
+	MaxImportErrors = 1000
+	// importBatch is how many title rows share one transaction (each in
+	// its own savepoint). It stays under Postgres' cache of 64
+	// subtransactions per backend, past which every snapshot slows down.
+	importBatch = 50
+	// exportPage is how many titles Export reads at a time.
+	exportPage = 500
+	// maxSeasons caps a title's seasons in a file.
+	maxSeasons = 200
+	// maxEpisodes caps a season's episodes in a file.
+	maxEpisodes = 1000
+)
+
+// CatalogFile is the whole of an import or export file. Import and Export
+// stream it: titles are read and written one at a time, never all held.
+// The header (format and version) comes first, genres before titles.
+type CatalogFile struct {
+	Format  string         `json:"format"`
+	Version int            `json:"version"`
+	Genres  []GenreInput   `json:"genres"`
+	Titles  []CatalogTitle `json:"titles"`
+}
+
+// CatalogTitle is one title of a catalog file, keyed by ExternalKey. A
+// title without an external key (made through the admin API) is exported
+// with its id as its key, and importing that key finds it again.
+//
+// Status defaults to draft for a new title and to the current status of
+// an existing one. VideoID (and an episode's VideoID) is set by the
+// streaming module: when absent, a re-import keeps what the title has.
+// Artwork is not part of the file: images live in media storage, are
+// uploaded or generated per title, and an import leaves them as they are.
+type CatalogTitle struct {
+	ExternalKey    string          `json:"external_key"`
+	Kind           string          `json:"kind"`
+	Name           string          `json:"name"`
+	OriginalName   string          `json:"original_name,omitempty"`
+	Synopsis       string          `json:"synopsis,omitempty"`
+	ReleaseYear    *int            `json:"release_year,omitempty"`
+	RuntimeMinutes *int            `json:"runtime_minutes,omitempty"`
+	MaturityRating string          `json:"maturity_rating"`
+	Languages      []string        `json:"languages,omitempty"`
+	Tags           []string        `json:"tags,omitempty"`
+	Status         string          `json:"status,omitempty"`
+	AvailableFrom  *time.Time      `json:"available_from,omitempty"`
+	AvailableUntil *time.Time      `json:"available_until,omitempty"`
+	VideoID        *string         `json:"video_id,omitempty"`
+	Genres         []string        `json:"genres,omitempty"`
+	Credits        []CatalogCredit `json:"credits,omitempty"`
+	Seasons        []CatalogSeason `json:"seasons,omitempty"`
+}
+
+// CatalogCredit is a person's part in a title. The person is found by
+// exact name (the oldest person of that name) or created. Position is the
+// billing order (default: the credit's place in the list).
+type CatalogCredit struct {
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	Character string `json:"character,omitempty"`
+	Position  *int   `json:"position,omitempty"`
+}
+
+// CatalogSeason is a season of a series, matched by number on re-import,
+// with its episodes, matched by number within it.
+type CatalogSeason struct {
+	Number   int            `json:"number"`
+	Name     string         `json:"name,omitempty"`
+	Synopsis string         `json:"synopsis,omitempty"`
+	Year     *int           `json:"year,omitempty"`
+	Episodes []EpisodeInput `json:"episodes,omitempty"`
+}
+
+// ImportOptions change what Import does.
+type ImportOptions struct {
+	// DryRun checks every row against the database as a real import
+	// would, then rolls everything back.
+	DryRun bool
+}
+
+// ImportCounts counts what an import did with the rows of one section.
+type ImportCounts struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Failed    int `json:"failed"`
+}
+
+// ImportError is one thing wrong with one row, which was not imported.
+// Index is the row's place (from 0) in its section, "titles" or
+// "genres"; Field is the path of the field at fault within the row (empty
+// when the row as a whole is wrong).
+type ImportError struct {
+	Section     string `json:"section"`
+	Index       int    `json:"index"`
+	ExternalKey string `json:"external_key,omitempty"`
+	Field       string `json:"field"`
+	Code        string `json:"code"`
+	Detail      string `json:"detail"`
+}
+
+// ImportReport is what an import did.
+type ImportReport struct {
+	DryRun bool          `json:"dry_run"`
+	Titles ImportCounts  `json:"titles"`
+	Genres ImportCounts  `json:"genres"`
+	Errors []ImportError `json:"errors"`
+	// ErrorsOmitted counts errors past the first MaxImportErrors.
+	ErrorsOmitted int `json:"errors_omitted,omitempty"`
+	// TitleIDs are the ids of the file's titles that were imported
+	// (created, updated or unchanged), in file order; empty for a dry run.
+	TitleIDs []string `json:"-"`
+}
+
+// Outcomes of one row.
+const (
+	outCreated = iota
+	outUpdated
+	outUnchanged
+)
+
+func (c *ImportCounts) count(outcome int) {
+	switch outcome {
+	case outCreated:
+		c.Created++
+	case outUpdated:
+		c.Updated++
+	default:
+		c.Unchanged++
+	}
+}
+
+// Import reads a catalog file from r and applies it: genres by slug, then
+// each title by external key, created or updated in place so that
+// re-importing a file changes nothing. Each title row is applied whole or
+// not at all; a row that fails validation is listed in the report's
+// errors and the others still import. The file is read as a stream.
+//
+// It returns a validation error naming format or version when the header
+// is missing or unsupported, a 400 malformed_json error when the file is
+// not JSON (titles before the fault are applied), and body_too_large when
+// r is an http.MaxBytesReader that ran out. The cached catalog is
+// invalidated once, at the end.
+func (s *Service) Import(ctx context.Context, r io.Reader, opt ImportOptions) (ImportReport, error) {
+	imp := &importer{s: s, dry: opt.DryRun, rep: ImportReport{DryRun: opt.DryRun, Errors: []ImportError{}}}
+	err := imp.run(ctx, r)
+	// Rows before a fault in the file stand; a database failure keeps
+	// nothing of the open batch.
+	if ferr := imp.finish(ctx, err == nil || apperr.From(err) != nil); err == nil {
+		err = ferr
+	}
+	if t, g := imp.rep.Titles, imp.rep.Genres; !imp.dry && t.Created+t.Updated+g.Created+g.Updated > 0 {
+		s.bump(ctx)
+	}
+	return imp.rep, err
+}
+
+// importer is one run of Import.
+type importer struct {
+	s   *Service
+	dry bool
+	rep ImportReport
+
+	tx   *sqlx.Tx
+	inTx int // rows in tx
+	// pend and pendIDs are what tx holds: they join rep when it commits.
+	pend    ImportCounts
+	pendIDs []string
+	// seenTitles is set once the titles array has started.
+	seenTitles bool
+
+	format     string
+	version    int
+	hasFormat  bool
+	hasVersion bool
+	dec        *json.Decoder
+}
+
+func (imp *importer) run(ctx context.Context, r io.Reader) error {
+	imp.dec = json.NewDecoder(r)
+	if err := imp.delim('{', "The file must be a JSON object."); err != nil {
+		return err
+	}
+	for imp.dec.More() {
+		tok, err := imp.dec.Token()
+		if err != nil {
+			return imp.readErr(err)
+		}
+		key, _ := tok.(string)
+		switch key {
+		case "format":
+			if err := imp.header(key, &imp.format, &imp.hasFormat); err != nil {
+				return err
+			}
+		case "version":
+			if err := imp.header(key, &imp.version, &imp.hasVersion); err != nil {
+				return err
+			}
+		case "genres":
+			if err := imp.checkHeader(); err != nil {
+				return err
+			}
+			if imp.seenTitles {
+				return apperr.Validation(apperr.FieldError{Field: "genres", Code: "out_of_order",
+					Message: "Genres must come before titles, which refer to them."})
+			}
+			if err := imp.genres(ctx); err != nil {
+				return err
+			}
+		case "titles":
+			if err := imp.checkHeader(); err != nil {
+				return err
+			}
+			if err := imp.titles(ctx); err != nil {
+				return err
+			}
+		default:
+			return apperr.Validation(apperr.FieldError{Field: key, Code: "unknown_field",
+				Message: "A catalog file has format, version, genres and titles."})
+		}
+	}
+	if err := imp.delim('}', ""); err != nil {
+		return err
+	}
+	if _, err := imp.dec.Token(); !errors.Is(err, io.EOF) {
+		return imp.malformed("The file must hold a single JSON object.")
+	}
+	return imp.checkHeader()
+}
+
+// delim reads the next token and checks it is d.
+func (imp *importer) delim(d json.Delim, msg string) error {
+	tok, err := imp.dec.Token()
+	if err != nil {
+		return imp.readErr(err)
+	}
+	if got, ok := tok.(json.Delim); !ok || got != d {
+		if msg == "" {
+			msg = "The file is not valid JSON."
+		}
+		return imp.malformed(msg)
+	}
+	return nil
+}
+
+func (imp *importer) header(field string, dst any, seen *bool) error {
+	if err := imp.dec.Decode(dst); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return apperr.Validation(apperr.FieldError{Field: field, Code: "wrong_type", Message: "Must be a " + jsonType(typ) + "."})
+		}
+		return imp.readErr(err)
+	}
+	*seen = true
+	return nil
+}
+
+// checkHeader checks the format and version read so far.
+func (imp *importer) checkHeader() error {
+	var f fieldErrs
+	switch {
+	case !imp.hasFormat:
+		f.add("format", "required", `The file must start with "format": "`+CatalogFormat+`".`)
+	case imp.format != CatalogFormat:
+		f.add("format", "unsupported", `Must be "`+CatalogFormat+`".`)
+	}
+	switch {
+	case !imp.hasVersion:
+		f.add("version", "required", fmt.Sprintf(`The file must start with "version": %d.`, CatalogVersion))
+	case imp.version != CatalogVersion:
+		f.add("version", "unsupported", fmt.Sprintf("This server reads version %d.", CatalogVersion))
+	}
+	return f.err()
+}
+
+// readErr turns an error from reading the file into what the client sees.
+func (imp *importer) readErr(err error) error {
+	var mbe *http.MaxBytesError
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &mbe):
+		return apperr.New(apperr.TooLarge, "body_too_large",
+			fmt.Sprintf("The file is larger than %d bytes. %s", mbe.Limit, imp.progress()))
+	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return imp.malformed("The file is not valid JSON.")
+	}
+	return fmt.Errorf("read catalog file: %w", err)
+}
+
+func (imp *importer) malformed(msg string) error {
+	return apperr.BadRequest("malformed_json", fmt.Sprintf("%s (near byte %d.) %s", strings.TrimSuffix(msg, "."), imp.dec.InputOffset(), imp.progress()))
+}
+
+// progress says what stands of an import stopped by a fault in the file.
+func (imp *importer) progress() string {
+	if imp.dry {
+		return "Nothing was written (dry run)."
+	}
+	c := imp.rep.Titles
+	c.Created, c.Updated, c.Unchanged = c.Created+imp.pend.Created, c.Updated+imp.pend.Updated, c.Unchanged+imp.pend.Unchanged
+	if c.Created+c.Updated+c.Unchanged+c.Failed == 0 {
+		return "No title was imported."
+	}
+	return fmt.Sprintf("The titles before that point were applied (%d created, %d updated, %d unchanged, %d failed); importing the corrected file again is safe.",
+		c.Created, c.Updated, c.Unchanged, c.Failed)
+}
+
+// begin returns the open transaction, opening one if needed.
+func (imp *importer) begin(ctx context.Context) (*sqlx.Tx, error) {
+	if imp.tx != nil {
+		return imp.tx, nil
+	}
+	tx, err := imp.s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("import: begin: %w", err)
+	}
+	imp.tx, imp.inTx = tx, 0
+	return tx, nil
+}
+
+// finish commits (or, for a dry run or when !commit, rolls back) the open
+// transaction. The rows it held count once committed; a dry run counts
+// what it would have done.
+func (imp *importer) finish(ctx context.Context, commit bool) error {
+	tx := imp.tx
+	if tx == nil {
+		return nil
+	}
+	imp.tx = nil
+	pend, ids := imp.pend, imp.pendIDs
+	imp.pend, imp.pendIDs = ImportCounts{}, nil
+	if imp.dry || !commit {
+		if imp.dry {
+			imp.rep.Titles.Created += pend.Created
+			imp.rep.Titles.Updated += pend.Updated
+			imp.rep.Titles.Unchanged += pend.Unchanged
+		}
+		if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+			return fmt.Errorf("import: rollback: %w", err)
+		}
+		return nil
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("import: commit: %w", err)
+	}
+	imp.rep.Titles.Created += pend.Created
+	imp.rep.Titles.Updated += pend.Updated
+	imp.rep.Titles.Unchanged += pend.Unchanged
+	imp.rep.TitleIDs = append(imp.rep.TitleIDs, ids...)
+	return nil
+}
+
+func (imp *importer) fail(section string, index int, key string, err error) {
+	if section == "titles" {
+		imp.rep.Titles.Failed++
+	} else {
+		imp.rep.Genres.Failed++
+	}
+	e := apperr.From(err)
+	if e == nil {
+		e = apperr.ErrInternal
+	}
+	var fields []apperr.FieldError
+	switch {
+	case len(e.Fields) > 0:
+		fields = e.Fields
+	case errors.Is(err, ErrExternalKey):
+		fields = []apperr.FieldError{{Field: "external_key", Code: e.Code, Message: e.Message}}
+	default:
+		fields = []apperr.FieldError{{Code: e.Code, Message: e.Message}}
+	}
+	for _, f := range fields {
+		if len(imp.rep.Errors) >= MaxImportErrors {
+			imp.rep.ErrorsOmitted++
+			continue
+		}
+		imp.rep.Errors = append(imp.rep.Errors, ImportError{Section: section, Index: index, ExternalKey: key, Field: f.Field, Code: f.Code, Detail: f.Message})
+	}
+}
+
+// strict decodes one row, refusing unknown fields.
+func strict(raw []byte, dst any) error {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(dst); err != nil {
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typ) && typ.Field == "":
+			return apperr.Validation(apperr.FieldError{Code: "wrong_type", Message: "Must be a JSON object."})
+		case errors.As(err, &typ):
+			return apperr.Validation(apperr.FieldError{Field: typ.Field, Code: "wrong_type", Message: "Must be a " + jsonType(typ) + "."})
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return apperr.Validation(apperr.FieldError{Field: field, Code: "unknown_field", Message: "This field is not part of the catalog format."})
+		default:
+			return apperr.Validation(apperr.FieldError{Code: "invalid", Message: "Cannot read this row: " + err.Error()})
+		}
+	}
+	return nil
+}
+
+// jsonType names the JSON type a Go value of typ's type is read from.
+func jsonType(typ *json.UnmarshalTypeError) string {
+	switch typ.Type.Kind().String() {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "list"
+	case "map", "struct", "ptr":
+		if typ.Type.String() == "time.Time" || typ.Type.String() == "*time.Time" {
+			return "string (RFC 3339 time)"
+		}
+		return "object"
+	default:
+		return "number"
+	}
+}
+
+// genres reads and applies the genres array. They are few, so it is read
+// whole; each genre is created or renamed by slug.
+func (imp *importer) genres(ctx context.Context) error {
+	var raws []json.RawMessage
+	if err := imp.dec.Decode(&raws); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return apperr.Validation(apperr.FieldError{Field: "genres", Code: "wrong_type", Message: "Must be a list."})
+		}
+		return imp.readErr(err)
+	}
+	tx, err := imp.begin(ctx)
+	if err != nil {
+		return err
+	}
+	for i, raw := range raws {
+		var g GenreInput
+		err := strict(raw, &g)
+		if err == nil {
+			err = g.validate()
+		}
+		if err != nil {
+			imp.fail("genres", i, "", err)
+			continue
+		}
+		var cur sql.NullString
+		if err := tx.GetContext(ctx, &cur, `SELECT name FROM content.genres WHERE slug = $1`, g.Slug); err != nil && !isNoRows(err) {
+			return fmt.Errorf("import: find genre: %w", err)
+		}
+		switch {
+		case !cur.Valid:
+			_, err = tx.ExecContext(ctx, `INSERT INTO content.genres (id, slug, name) VALUES ($1, $2, $3)`, newID(), g.Slug, g.Name)
+			imp.rep.Genres.Created++
+		case cur.String != g.Name:
+			_, err = tx.ExecContext(ctx, `UPDATE content.genres SET name = $2 WHERE slug = $1`, g.Slug, g.Name)
+			imp.rep.Genres.Updated++
+		default:
+			imp.rep.Genres.Unchanged++
+		}
+		if err != nil {
+			return fmt.Errorf("import: genre %q: %w", g.Slug, err)
+		}
+	}
+	// Genres stand on their own; a dry run keeps them for the titles to see.
+	if imp.dry {
+		return nil
+	}
+	return imp.finish(ctx, true)
+}
+
+// titles reads the titles array one row at a time.
+func (imp *importer) titles(ctx context.Context) error {
+	imp.seenTitles = true
+	tok, err := imp.dec.Token()
+	if err != nil {
+		return imp.readErr(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return apperr.Validation(apperr.FieldError{Field: "titles", Code: "wrong_type", Message: "Must be a list."})
+	}
+	for i := 0; imp.dec.More(); i++ {
+		var raw json.RawMessage
+		if err := imp.dec.Decode(&raw); err != nil {
+			return imp.readErr(err)
+		}
+		if err := imp.title(ctx, i, raw); err != nil {
+			return err
+		}
+	}
+	return imp.delim(']', "")
+}
+
+// title imports one row in its own savepoint. Only failures of the
+// database itself are returned; a bad row is reported and skipped.
+func (imp *importer) title(ctx context.Context, index int, raw []byte) error {
+	var ct CatalogTitle
+	err := strict(raw, &ct)
+	if err == nil {
+		err = ct.validate()
+	}
+	if err != nil {
+		imp.fail("titles", index, ct.ExternalKey, err)
+		return nil
+	}
+	tx, err := imp.begin(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT import_row`); err != nil {
+		return fmt.Errorf("import: savepoint: %w", err)
+	}
+	id, outcome, err := imp.s.applyTitle(ctx, tx, &ct)
+	end := `RELEASE SAVEPOINT import_row`
+	if err != nil || imp.dry {
+		end = `ROLLBACK TO SAVEPOINT import_row`
+	}
+	if err != nil && apperr.From(err) == nil {
+		return err
+	}
+	if _, xerr := tx.ExecContext(ctx, end); xerr != nil {
+		return fmt.Errorf("import: end savepoint: %w", xerr)
+	}
+	if err != nil {
+		imp.fail("titles", index, ct.ExternalKey, err)
+		return nil
+	}
+	imp.pend.count(outcome)
+	if imp.dry {
+		return nil
+	}
+	imp.pendIDs = append(imp.pendIDs, id)
+	if imp.inTx++; imp.inTx >= importBatch {
+		return imp.finish(ctx, true)
+	}
+	return nil
+}
+
+// validate checks a row with the admin API's rules (TitleInput,
+// SeasonInput and EpisodeInput), plus what only a file has: status,
+// credits by name and duplicate numbers. Field names are paths within the
+// row, such as seasons[0].episodes[2].number.
+func (ct *CatalogTitle) validate() error {
+	var f fieldErrs
+	key := ct.ExternalKey
+	in := TitleInput{ExternalKey: &key, Kind: ct.Kind, Name: ct.Name, OriginalName: ct.OriginalName, Synopsis: ct.Synopsis,
+		ReleaseYear: ct.ReleaseYear, RuntimeMinutes: ct.RuntimeMinutes, MaturityRating: ct.MaturityRating, Languages: ct.Languages,
+		Tags: ct.Tags, AvailableFrom: ct.AvailableFrom, AvailableUntil: ct.AvailableUntil,
+		VideoID: ct.VideoID, Genres: ct.Genres}
+	f.nest("", in.validate())
+	ct.Name = in.Name
+	switch ct.Status {
+	case "", StatusDraft, StatusPublished:
+	default:
+		f.add("status", "invalid", `Must be "draft" or "published".`)
+	}
+	for i, g := range ct.Genres {
+		if !cleanText(g) {
+			f.add(fmt.Sprintf("genres[%d]", i), "invalid", "Must be a genre slug.")
+		}
+	}
+	if len(ct.Credits) > maxPeople {
+		f.add("credits", "too_many", fmt.Sprintf("At most %d credits.", maxPeople))
+	}
+	seen := map[string]bool{}
+	for i := range ct.Credits {
+		c := &ct.Credits[i]
+		field := fmt.Sprintf("credits[%d]", i)
+		c.Name = strings.TrimSpace(c.Name)
+		f.required(field+".name", c.Name, maxNameLen)
+		f.credit(field, c.Role, c.Character)
+		if c.Position != nil && (*c.Position < 0 || *c.Position > 10000) {
+			f.add(field+".position", "out_of_range", "Must be a whole number from 0 to 10000.")
+		}
+		if k := c.Name + "\x00" + c.Role; seen[k] {
+			f.add(field, "duplicate", "This person already has this role in the title.")
+		} else {
+			seen[k] = true
+		}
+	}
+	if ct.Kind == KindMovie && len(ct.Seasons) > 0 {
+		f.add("seasons", "not_series", ErrNotSeries.Message)
+	}
+	if len(ct.Seasons) > maxSeasons {
+		f.add("seasons", "too_many", fmt.Sprintf("At most %d seasons.", maxSeasons))
+	}
+	seasonSeen := map[int]bool{}
+	for i := range ct.Seasons {
+		s := &ct.Seasons[i]
+		field := fmt.Sprintf("seasons[%d]", i)
+		f.nest(field+".", SeasonInput{Number: s.Number, Name: s.Name, Synopsis: s.Synopsis, Year: s.Year}.validate())
+		if seasonSeen[s.Number] {
+			f.add(field+".number", "duplicate", "Another season of this title has this number.")
+		}
+		seasonSeen[s.Number] = true
+		if len(s.Episodes) > maxEpisodes {
+			f.add(field+".episodes", "too_many", fmt.Sprintf("At most %d episodes.", maxEpisodes))
+		}
+		epSeen := map[int]bool{}
+		for j := range s.Episodes {
+			e := &s.Episodes[j]
+			efield := fmt.Sprintf("%s.episodes[%d]", field, j)
+			f.nest(efield+".", e.validate())
+			if epSeen[e.Number] {
+				f.add(efield+".number", "duplicate", "Another episode of this season has this number.")
+			}
+			epSeen[e.Number] = true
+		}
+	}
+	return f.err()
+}
+
+// nest adds err's field errors with their fields prefixed.
+func (f *fieldErrs) nest(prefix string, err error) {
+	e := apperr.From(err)
+	if e == nil {
+		return
+	}
+	for _, fe := range e.Fields {
+		fe.Field = prefix + fe.Field
+		*f = append(*f, fe)
+	}
+}
+
+// normalize puts a row in the one form export writes, so that two rows
+// describing the same title compare equal: what the row leaves out is
+// taken from cur (the title as it stands, nil for a new one) where the
+// format says so, lists are sorted where their order means nothing, and
+// times are cut to what Postgres keeps.
+func (ct *CatalogTitle) normalize(cur *CatalogTitle) {
+	if ct.Status == "" {
+		ct.Status = StatusDraft
+		if cur != nil {
+			ct.Status = cur.Status
+		}
+	}
+	if cur != nil && ct.VideoID == nil {
+		ct.VideoID = cur.VideoID
+	}
+	ct.Languages = nilIfEmpty(ct.Languages)
+	ct.Tags = nilIfEmpty(ct.Tags)
+	ct.AvailableFrom = dbTime(ct.AvailableFrom)
+	ct.AvailableUntil = dbTime(ct.AvailableUntil)
+
+	if len(ct.Genres) > 0 {
+		gs := append([]string(nil), ct.Genres...)
+		sort.Strings(gs)
+		out := gs[:0]
+		for i, g := range gs {
+			if i == 0 || g != gs[i-1] {
+				out = append(out, g)
+			}
+		}
+		ct.Genres = out
+	} else {
+		ct.Genres = nil
+	}
+
+	for i := range ct.Credits {
+		if ct.Credits[i].Position == nil {
+			p := i
+			ct.Credits[i].Position = &p
+		}
+	}
+	sort.SliceStable(ct.Credits, func(i, j int) bool {
+		a, b := ct.Credits[i], ct.Credits[j]
+		if *a.Position != *b.Position {
+			return *a.Position < *b.Position
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Role < b.Role
+	})
+	if len(ct.Credits) == 0 {
+		ct.Credits = nil
+	}
+
+	// Episode videos are attached by the streaming module: keep them.
+	videos := map[[2]int]*string{}
+	if cur != nil {
+		for _, s := range cur.Seasons {
+			for _, e := range s.Episodes {
+				videos[[2]int{s.Number, e.Number}] = e.VideoID
+			}
+		}
+	}
+	sort.SliceStable(ct.Seasons, func(i, j int) bool { return ct.Seasons[i].Number < ct.Seasons[j].Number })
+	for i := range ct.Seasons {
+		s := &ct.Seasons[i]
+		sort.SliceStable(s.Episodes, func(a, b int) bool { return s.Episodes[a].Number < s.Episodes[b].Number })
+		for j := range s.Episodes {
+			if e := &s.Episodes[j]; e.VideoID == nil {
+				e.VideoID = videos[[2]int{s.Number, e.Number}]
+			}
+		}
+		if len(s.Episodes) == 0 {
+			s.Episodes = nil
+		}
+	}
+	if len(ct.Seasons) == 0 {
+		ct.Seasons = nil
+	}
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// dbTime is t as Postgres stores it: UTC, to the microsecond.
+func dbTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC().Round(time.Microsecond)
+	return &u
+}
+
+// sameTitle reports whether a and b (both normalized) describe the same title.
+func sameTitle(a, b *CatalogTitle) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
+}
+
+// applyTitle creates or updates the title ct describes (already
+// validated) in tx. It returns a validation error for what only the
+// database can tell (an unknown genre, a kind that differs from the
+// stored title's), or ErrExternalKey when another import created the
+// key at the same moment.
+func (s *Service) applyTitle(ctx context.Context, tx *sqlx.Tx, ct *CatalogTitle) (string, int, error) {
+	id, err := findByExternalKey(ctx, tx, ct.ExternalKey)
+	if err != nil {
+		return "", 0, err
+	}
+	var cur *CatalogTitle
+	if id != "" {
+		cs, err := catalogTitles(ctx, tx, []string{id})
+		if err != nil {
+			return "", 0, err
+		}
+		cur = &cs[0]
+		if cur.Kind != ct.Kind {
+			var f fieldErrs
+			f.add("kind", "immutable", "The kind of a title cannot change.")
+			return "", 0, f.err()
+		}
+	}
+	ct.normalize(cur)
+	if cur != nil && sameTitle(ct, cur) {
+		return id, outUnchanged, nil
+	}
+	outcome := outUpdated
+	args := []any{ct.Name, ct.OriginalName, ct.Synopsis, ct.ReleaseYear, ct.RuntimeMinutes, ct.MaturityRating,
+		pq.StringArray(nonNil(ct.Languages)), pq.StringArray(nonNil(ct.Tags)), ct.Status, ct.AvailableFrom, ct.AvailableUntil,
+		ct.VideoID}
+	if cur == nil {
+		outcome, id = outCreated, newID()
+		_, err = tx.ExecContext(ctx, `INSERT INTO content.titles (name, original_name, synopsis, release_year, runtime_minutes,
+			maturity_rating, languages, tags, status, published_at, available_from, available_until, video_id,
+			id, external_key, kind)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text, CASE WHEN $9::text = 'published' THEN clock_timestamp() END, $10, $11, $12,
+			$13, $14, $15)`, append(args, id, ct.ExternalKey, ct.Kind)...)
+	} else {
+		// The first publication is what orders browse lists: keep it.
+		_, err = tx.ExecContext(ctx, `UPDATE content.titles SET name = $1, original_name = $2, synopsis = $3, release_year = $4,
+			runtime_minutes = $5, maturity_rating = $6, languages = $7, tags = $8, status = $9::text,
+			published_at = CASE WHEN $9::text = 'published' THEN coalesce(published_at, clock_timestamp()) ELSE published_at END,
+			available_from = $10, available_until = $11, video_id = $12, updated_at = now()
+			WHERE id = $13`, append(args, id)...)
+	}
+	if err != nil {
+		return "", 0, mapErr(err)
+	}
+	f, err := setGenres(ctx, tx, id, ct.Genres, cur != nil)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := f.err(); err != nil {
+		return "", 0, err
+	}
+	if err := setCatalogCredits(ctx, tx, id, ct.Credits, cur != nil); err != nil {
+		return "", 0, err
+	}
+	if err := setSeasons(ctx, tx, id, ct.Seasons, cur != nil); err != nil {
+		return "", 0, err
+	}
+	return id, outcome, refreshDerived(ctx, tx, id)
+}
+
+// findByExternalKey returns the id of the title with this external key,
+// or of the title with this id and no external key (how Export names
+// titles made by hand), locked for update; "" when there is none.
+func findByExternalKey(ctx context.Context, tx *sqlx.Tx, key string) (string, error) {
+	var id string
+	err := tx.GetContext(ctx, &id, `SELECT id FROM content.titles WHERE external_key = $1 FOR UPDATE`, key)
+	if isNoRows(err) && validUUID(key) {
+		err = tx.GetContext(ctx, &id, `SELECT id FROM content.titles WHERE id = $1 AND external_key IS NULL FOR UPDATE`, key)
+	}
+	if isNoRows(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find title by key: %w", err)
+	}
+	return id, nil
+}
+
+// setCatalogCredits finds or creates each credit's person by name and
+// replaces the title's people.
+func setCatalogCredits(ctx context.Context, tx *sqlx.Tx, titleID string, cs []CatalogCredit, existing bool) error {
+	if len(cs) == 0 {
+		return setCredits(ctx, tx, titleID, nil, existing)
+	}
+	names := make([]string, 0, len(cs))
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	ids, err := personIDs(ctx, tx, names)
+	if err != nil {
+		return err
+	}
+	rows := make([]credit, len(cs))
+	for i, c := range cs {
+		rows[i] = credit{PersonID: ids[c.Name], Role: c.Role, Character: c.Character, Position: *c.Position}
+	}
+	return setCredits(ctx, tx, titleID, rows, existing)
+}
+
+// personIDs returns the id of the person of each name: the oldest person
+// with exactly that name, or a new person.
+func personIDs(ctx context.Context, tx *sqlx.Tx, names []string) (map[string]string, error) {
+	var found []struct {
+		Name string `db:"name"`
+		ID   string `db:"id"`
+	}
+	if err := tx.SelectContext(ctx, &found, `SELECT DISTINCT ON (name) name, id FROM content.people
+		WHERE name = ANY($1) ORDER BY name, created_at, id`, pq.StringArray(names)); err != nil {
+		return nil, fmt.Errorf("find people: %w", err)
+	}
+	ids := make(map[string]string, len(names))
+	for _, p := range found {
+		ids[p.Name] = p.ID
+	}
+	var newIDs, newNames []string
+	for _, n := range names {
+		if _, ok := ids[n]; !ok {
+			ids[n] = newID()
+			newIDs, newNames = append(newIDs, ids[n]), append(newNames, n)
+		}
+	}
+	if len(newIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO content.people (id, name) SELECT * FROM unnest($1::uuid[], $2::text[])`,
+			pq.StringArray(newIDs), pq.StringArray(newNames)); err != nil {
+			return nil, fmt.Errorf("create people: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+// setSeasons makes the title's seasons and episodes those of ss, matching
+// by number so that ids (and what refers to them) survive a re-import;
+// seasons and episodes ss does not have are deleted.
+func setSeasons(ctx context.Context, tx *sqlx.Tx, titleID string, ss []CatalogSeason, existing bool) error {
+	numbers := make(pq.Int64Array, 0, len(ss))
+	for _, s := range ss {
+		numbers = append(numbers, int64(s.Number))
+		var seasonID string
+		if err := tx.GetContext(ctx, &seasonID, `INSERT INTO content.seasons (id, title_id, number, name, synopsis, year)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (title_id, number) DO UPDATE SET name = EXCLUDED.name, synopsis = EXCLUDED.synopsis, year = EXCLUDED.year
+			RETURNING id`, newID(), titleID, s.Number, s.Name, s.Synopsis, s.Year); err != nil {
+			return fmt.Errorf("set season %d: %w", s.Number, err)
+		}
+		eps := make(pq.Int64Array, 0, len(s.Episodes))
+		for _, e := range s.Episodes {
+			eps = append(eps, int64(e.Number))
+			if _, err := tx.ExecContext(ctx, `INSERT INTO content.episodes (id, season_id, number, name, synopsis, runtime_minutes, video_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)
+				ON CONFLICT (season_id, number) DO UPDATE SET name = EXCLUDED.name, synopsis = EXCLUDED.synopsis,
+					runtime_minutes = EXCLUDED.runtime_minutes, video_id = EXCLUDED.video_id`,
+				newID(), seasonID, e.Number, e.Name, e.Synopsis, e.RuntimeMinutes, e.VideoID); err != nil {
+				return fmt.Errorf("set episode %d of season %d: %w", e.Number, s.Number, err)
+			}
+		}
+		if existing {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM content.episodes WHERE season_id = $1 AND NOT (number = ANY($2))`, seasonID, eps); err != nil {
+				return fmt.Errorf("drop episodes: %w", err)
+			}
+		}
+	}
+	if existing {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM content.seasons WHERE title_id = $1 AND NOT (number = ANY($2))`, titleID, numbers); err != nil {
+			return fmt.Errorf("drop seasons: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,1 @@
+DROP INDEX content.people_name_idx;

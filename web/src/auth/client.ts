@@ -1,0 +1,94 @@
+import { ApiError, send, type RequestOptions } from '../api/http'
+import type { Tokens } from '../api/types'
+import { TokenManager, browserChannel, browserLocks } from './tokens'
+
+// The API sets sf_refresh (httpOnly: invisible here) and sf_csrf, which
+// this page echoes in X-CSRF-Token to prove a refresh comes from it.
+export const CSRF_COOKIE = 'sf_csrf'
+
+export function csrfToken(): string {
+  const m = document.cookie.match(/(?:^|;\s*)sf_csrf=([^;]*)/)
+  return m ? decodeURIComponent(m[1]) : ''
+}
+
+// hasSession reports whether this browser holds a session to resume.
+export const hasSession = () => csrfToken() !== ''
+
+export function refreshWithCookie(): Promise<Tokens> {
+  return send<Tokens>('/auth/refresh', { method: 'POST', body: {}, headers: { 'X-CSRF-Token': csrfToken() } })
+}
+
+export const tokens = new TokenManager({ refresh: refreshWithCookie, locks: browserLocks(), channel: browserChannel() })
+
+const signedOutError = () => new ApiError(401, 'signed_out', 'You are signed out. Sign in again.')
+
+// api calls the API as the signed-in user: it uses the access token, gets a
+// new one when it has expired, and retries a refused request once after a
+// refresh. A refresh the server refuses signs out (tokens' state changes).
+export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const token = tokens.token ?? (await tokens.refresh(null))
+  if (!token) throw signedOutError()
+  try {
+    return await send<T>(path, { ...opts, token })
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.status !== 401) throw e
+    const fresh = await tokens.refresh(token)
+    if (!fresh) throw e
+    return send<T>(path, { ...opts, token: fresh })
+  }
+}
+
+// deviceName names this browser in the list of signed-in devices.
+export function deviceName(ua = navigator.userAgent): string {
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /OPR\//.test(ua)
+      ? 'Opera'
+      : /Firefox\//.test(ua)
+        ? 'Firefox'
+        : /Chrom(e|ium)\//.test(ua)
+          ? 'Chrome'
+          : /Safari\//.test(ua)
+            ? 'Safari'
+            : 'Browser'
+  const os = /Android/.test(ua)
+    ? 'Android'
+    : /iPhone|iPad/.test(ua)
+      ? 'iOS'
+      : /Mac OS X/.test(ua)
+        ? 'macOS'
+        : /Windows/.test(ua)
+          ? 'Windows'
+          : /CrOS/.test(ua)
+            ? 'ChromeOS'
+            : /Linux/.test(ua)
+              ? 'Linux'
+              : ''
+  return os ? `${browser} on ${os}` : browser
+}
+
+export async function signIn(email: string, password: string): Promise<void> {
+  const t = await send<Tokens>('/auth/login', {
+    method: 'POST',
+    body: { email, password, device: { name: deviceName(), kind: 'web' }, cookie: true },
+  })
+  tokens.accept(t)
+}
+
+// signOut ends this session on the server (which clears the cookies) and
+// here, in every tab. It signs out locally even when the server is out of
+// reach: the user asked to leave.
+export async function signOut(): Promise<void> {
+  try {
+    const token = tokens.token ?? (await tokens.refresh(null))
+    if (token) await send('/auth/logout', { method: 'POST', token })
+  } catch {
+    // best effort
+  }
+  tokens.signOut('user')
+}
+
+export async function selectProfile(profileId: string, pin?: string): Promise<void> {
+  const t = await api<Tokens>('/auth/profile', { method: 'POST', body: pin ? { profile_id: profileId, pin } : { profile_id: profileId } })
+  tokens.accept(t)
+}

@@ -1,0 +1,90 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { describe } from '../api/http'
+import type { Preference } from '../api/types'
+import { api } from '../auth/client'
+import { useSessionId } from '../auth/session'
+import { Banner } from '../components/Form'
+import { useDocumentTitle } from '../lib/hooks'
+
+const names: Record<string, [string, string]> = {
+  new_content: ['New titles', 'Films and series you may like, when they arrive.'],
+  new_sign_in: ['New sign-ins', 'When your account is used on a new device.'],
+  password_changed: ['Password changes', 'When your password is changed.'],
+  password_reset: ['Password reset links', 'Links you ask for to choose a new password.'],
+  email_verification: ['Email verification', 'Links that confirm your email address.'],
+  email_change: ['Email address changes', 'Links that confirm a new email address.'],
+  account_deleted: ['Account deletion', 'Confirmation that your account was deleted.'],
+}
+
+function label(kind: string): [string, string] {
+  return names[kind] ?? [kind.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()), '']
+}
+
+// sorted puts what the user can change first.
+const sorted = (ps: Preference[]) => [...ps].sort((a, b) => Number(a.essential) - Number(b.essential))
+
+export default function NotificationSettings() {
+  useDocumentTitle('Notification settings')
+  const sid = useSessionId()
+  const qc = useQueryClient()
+  const key = ['preferences', sid]
+  const prefs = useQuery({ queryKey: key, queryFn: () => api<{ items: Preference[] }>('/notification-preferences').then((r) => r.items) })
+  const save = useMutation({
+    mutationFn: (change: { kind: string; email?: boolean; in_app?: boolean }) =>
+      api<{ items: Preference[] }>('/notification-preferences', { method: 'PUT', body: { items: [change] } }).then((r) => r.items),
+    onMutate: (change) => {
+      const before = qc.getQueryData<Preference[]>(key)
+      qc.setQueryData<Preference[]>(key, (list) => list?.map((p) => (p.kind === change.kind ? { ...p, ...change } : p)))
+      return { before }
+    },
+    onError: (_e, _c, ctx) => qc.setQueryData(key, ctx?.before),
+    onSuccess: (items) => qc.setQueryData(key, items),
+  })
+
+  return (
+    <div className="page page--narrow">
+      <h1 className="page__title">Notification settings</h1>
+      <p className="muted">Choose what reaches you by email and in the notifications inbox. Account and security messages always reach you.</p>
+      {prefs.error && <Banner>{describe(prefs.error)}</Banner>}
+      {save.error && <Banner>{describe(save.error)}</Banner>}
+      {prefs.isPending && <div className="skeleton skeleton--line" aria-busy="true" />}
+      {prefs.data && (
+        <table className="prefs">
+          <thead>
+            <tr>
+              <th scope="col">Notification</th>
+              <th scope="col">Email</th>
+              <th scope="col">In the app</th>
+            </tr>
+          </thead>
+          <tbody>
+            {sorted(prefs.data).map((p) => {
+              const [name, about] = label(p.kind)
+              return (
+                <tr key={p.kind}>
+                  <th scope="row">
+                    <span className="prefs__name">{name}</span>
+                    {about && <span className="prefs__about">{about}</span>}
+                    {p.essential && <span className="tag">Always on</span>}
+                  </th>
+                  <td>
+                    <input type="checkbox" aria-label={`${name} by email`} checked={p.email} disabled={p.essential} onChange={(e) => save.mutate({ kind: p.kind, email: e.target.checked })} />
+                  </td>
+                  <td>
+                    {p.has_in_app ? (
+                      <input type="checkbox" aria-label={`${name} in the app`} checked={p.in_app} disabled={p.essential} onChange={(e) => save.mutate({ kind: p.kind, in_app: e.target.checked })} />
+                    ) : (
+                      <span className="muted" aria-label="Not sent in the app">
+                        —
+                      </span>
+                    )}
+                  </td>
+                </tr>
+              )
+            })}
+          </tbody>
+        </table>
+      )}
+    </div>
+  )
+}
