@@ -138,6 +138,7 @@ go build -o "$TMP/benchserver" ./bench/cmd/benchserver
 go build -o "$TMP/streamflix" ./cmd/streamflix
 go build -o "$TMP/authbench" ./bench/cmd/authbench
 go build -o "$TMP/notifybench" ./bench/cmd/notifybench
+go build -o "$TMP/ssebench" ./bench/cmd/ssebench
 go build -o "$TMP/catalogbench" ./bench/cmd/catalogbench
 if [ -n "${DATABASE_URL:-}" ]; then
 	"$TMP/streamflix" migrate up >/dev/null
@@ -312,11 +313,40 @@ fi
 # Notifications: emails per second through River to a loopback SMTP server
 # next to a plain loop with the same mailer (bench/cmd/notifybench).
 if want notify && [ -n "${DATABASE_URL:-}" ]; then
-	note "notify: emails through River vs direct"
+	note "notify: emails through River vs direct, $ROUNDS rounds"
 	{
 		echo
-		"$TMP/notifybench" -n 500 || echo "notify: not measured (notifybench failed)"
+		"$TMP/notifybench" -n 1000 -rounds "$ROUNDS" || echo "notify: not measured (notifybench failed)"
 	} >>"$TMP/report.txt" 2>&1
+fi
+
+# Notifications: live inbox fan-out to 1,000 SSE clients on two instances
+# of streamflix serve (bench/cmd/ssebench). Rate limits are off: every
+# client connects from 127.0.0.1.
+if want notify && [ -n "${DATABASE_URL:-}" ]; then
+	note "notify: live inbox fan-out, 2 instances, 1000 SSE clients"
+	URLS=()
+	SSE_PIDS=()
+	for i in 1 2; do
+		port=$(free_port)
+		HTTP_ADDR="127.0.0.1:$port" LOG_LEVEL=warn LOG_FORMAT=json DRAIN_DELAY=0s RATE_LIMIT_IP=0 RATE_LIMIT_USER=0 MAIL_DIR="$TMP/mail" \
+			"$TMP/streamflix" serve >"$TMP/serve-sse-$i.out" 2>&1 &
+		PIDS+=($!)
+		SSE_PIDS+=($!)
+		URLS+=("http://127.0.0.1:$port")
+	done
+	ok=1
+	for u in "${URLS[@]}"; do wait_http "$u/readyz" 30 || ok=0; done
+	{
+		echo
+		if [ "$ok" = 1 ]; then
+			"$TMP/ssebench" -urls "$(IFS=,; echo "${URLS[*]}")" -clients 1000 -users 500 -rounds "$ROUNDS" ||
+				echo "notify: live inbox not measured (ssebench failed)"
+		else
+			echo "notify: live inbox not measured (/readyz never answered 200)"
+		fi
+	} >>"$TMP/report.txt" 2>&1
+	for pid in "${SSE_PIDS[@]}"; do stop "$pid"; done
 fi
 
 # Catalog: title page and home rows through the real binary (cache warm,

@@ -146,7 +146,7 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Queue, err = queue.New(ctx, m.DB, queue.Config{
 		DatabaseURL: cfg.DatabaseURL, Queues: queues, Concurrency: cfg.JobConcurrency, Work: cfg.Workers,
 		Workers: workers, Periodic: periodic, Logger: m.Log, Metrics: queue.NewMetrics(m.Metrics.Registry, m.DB),
-		ID: m.Registry.Self().ID,
+		ID: m.Registry.Self().ID, QueueConcurrency: map[string]int{notify.QueueName: cfg.NotifyWorkers},
 	})
 	if err != nil {
 		return err
@@ -244,6 +244,7 @@ func (m *Main) shutdown(stopHB func()) error {
 	if err := m.Queue.Stop(graceCtx); err != nil {
 		errs = append(errs, fmt.Errorf("queue stop: %w", err))
 	}
+	_ = m.Notify.Close() // QUIT to the SMTP server's idle connections
 	stopHB()
 	if err := m.Registry.Deregister(bg); err != nil {
 		m.Log.Warn().Err(err).Msg("deregister")
@@ -303,7 +304,7 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	recipients := &notifyRecipients{}
 	m.Notify, err = notify.New(notify.Config{
 		SMTPHost: cfg.SMTPHost, SMTPPort: cfg.SMTPPort, SMTPUsername: cfg.SMTPUsername, SMTPPassword: cfg.SMTPPassword,
-		SMTPTLS: cfg.SMTPTLS, From: cfg.MailFrom, MailDir: cfg.MailDir, PublicURL: cfg.PublicURL,
+		SMTPTLS: cfg.SMTPTLS, From: cfg.MailFrom, MailDir: cfg.MailDir, PublicURL: cfg.PublicURL, Workers: cfg.NotifyWorkers,
 		DatabaseURL: cfg.DatabaseURL,
 	}, m.DB, recipients, m.Log)
 	if err != nil {

@@ -10,10 +10,12 @@
 //     shared layout), all parsed and test-rendered when the service starts;
 //   - Postgres schema "notify": notify.deliveries, one row per email job
 //     recording its recipient, subject, Message-ID, status (sending, sent,
-//     failed), attempts and last error;
+//     failed, skipped), attempts and last error, written in batches shared
+//     by the jobs running at the same time (batch.go);
 //   - River queue "notify" and the job kind "notify.email" (EmailArgs);
-//   - the Mailer adapters: SMTPMailer (SMTP through wneessen/go-mail) and
-//     DirMailer (.eml files, for development).
+//   - the Mailer adapters: SMTPMailer (SMTP through wneessen/go-mail, its
+//     connections kept open and reused) and DirMailer (.eml files, for
+//     development).
 //
 // notify needs:
 //   - Recipients (deps.go): a user's address, name and locale, from the
@@ -30,7 +32,8 @@
 // Also here: the in-app inbox (notify.notifications, written in the
 // caller's transaction by EnqueueTx for kinds marked InApp), live updates
 // over SSE (pg_notify on channel notify_inbox at commit; one LISTEN
-// connection per instance, Service.Listen, fans out to local streams;
+// connection per instance, Service.Listen, reads what changed in batches
+// and fans out to local streams;
 // Last-Event-ID replays by the per-user event id), per-user preferences
 // (notify.preferences; essential kinds cannot be turned off), signed
 // one-click unsubscribe links (HMAC-SHA256, key in notify.secrets) and the

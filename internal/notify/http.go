@@ -197,8 +197,10 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
-	sendN := func(n Notification) error {
-		b, _ := json.Marshal(n)
+	sendN := func(n Notification, b []byte) error {
+		if b == nil {
+			b, _ = json.Marshal(n)
+		}
 		_, err := fmt.Fprintf(w, "id: %d\nevent: notification\ndata: %s\n\n", n.EventID, b)
 		if err == nil && n.EventID > last {
 			last = n.EventID
@@ -215,7 +217,7 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		for _, n := range ns {
-			if err := sendN(n); err != nil {
+			if err := sendN(n, nil); err != nil {
 				return err
 			}
 		}
@@ -249,7 +251,7 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 				f = func() error { return sendUnread(ev.unread) }
 			case ev.n != nil && ev.n.EventID == last+1:
 				f = func() error {
-					if err := sendN(*ev.n); err != nil {
+					if err := sendN(*ev.n, ev.data); err != nil {
 						return err
 					}
 					return sendUnread(ev.unread)

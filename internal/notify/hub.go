@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,10 +16,12 @@ import (
 // is dropped (and its client reconnects with Last-Event-ID).
 const subBuffer = 64
 
-// event is what the hub hands a subscriber: a new notification (n set) or
-// only a new unread count.
+// event is what the hub hands a subscriber: a new notification (n set,
+// with its JSON in data, encoded once for every connection) or only a new
+// unread count.
 type event struct {
 	n      *Notification
+	data   []byte
 	unread int
 }
 
@@ -140,6 +144,27 @@ func (s *Service) Listen(ctx context.Context) {
 	}
 }
 
+// maxPending bounds the changes waiting for the dispatcher. Beyond it the
+// listener gives up on them and drops every live connection, whose clients
+// reconnect and catch up with Last-Event-ID.
+const maxPending = 100_000
+
+// dispatchMax bounds the changes one dispatch reads.
+const dispatchMax = 1000
+
+// change is one inbox change announced on inboxChannel.
+type change struct {
+	userID string
+	seq    int64 // 0: only the unread count changed
+}
+
+var errTooFarBehind = errors.New("inbox dispatch fell too far behind")
+
+// listenOnce receives changes on one connection and hands them to a
+// dispatcher goroutine, which reads them from the database in batches: all
+// that arrived while it read the previous batch, in two statements. So one
+// commit announcing a thousand notifications costs two queries, not two
+// thousand in a row.
 func (s *Service) listenOnce(ctx context.Context) error {
 	conn, err := pgx.Connect(ctx, s.databaseURL)
 	if err != nil {
@@ -150,6 +175,38 @@ func (s *Service) listenOnce(ctx context.Context) error {
 		return err
 	}
 	s.listening.Store(true)
+
+	var mu sync.Mutex
+	var pending []change
+	wake := make(chan struct{}, 1)
+	dctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	defer func() {
+		stop()
+		<-done
+	}()
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-dctx.Done():
+				return
+			case <-wake:
+			}
+			for {
+				mu.Lock()
+				n := min(len(pending), dispatchMax)
+				batch := pending[:n:n]
+				pending = pending[n:]
+				mu.Unlock()
+				if n == 0 {
+					break
+				}
+				s.dispatch(dctx, batch)
+			}
+		}
+	}()
+
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
@@ -160,32 +217,56 @@ func (s *Service) listenOnce(ctx context.Context) error {
 		if !ok || err != nil || !s.hub.has(userID) {
 			continue
 		}
-		s.dispatch(ctx, userID, seq)
+		mu.Lock()
+		if len(pending) >= maxPending {
+			mu.Unlock()
+			return errTooFarBehind
+		}
+		pending = append(pending, change{userID: userID, seq: seq})
+		mu.Unlock()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// dispatch reads the change once and fans it out.
-func (s *Service) dispatch(ctx context.Context, userID string, seq int64) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+// dispatch reads a batch of changes and fans them out in order: each new
+// notification (encoded once) and, with every change, the user's unread
+// count as it is now.
+func (s *Service) dispatch(ctx context.Context, batch []change) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	var ev event
-	if seq > 0 {
-		n, ok, err := s.notificationBySeq(ctx, userID, seq)
-		if err != nil {
-			s.log.Warn().Err(err).Msg("inbox: read new notification")
-			return
+	var users []string
+	var keys []change
+	seen := map[string]bool{}
+	for _, c := range batch {
+		if !seen[c.userID] {
+			seen[c.userID] = true
+			users = append(users, c.userID)
 		}
-		if ok {
-			ev.n = &n
+		if c.seq > 0 {
+			keys = append(keys, c)
 		}
 	}
-	unread, err := s.UnreadCount(ctx, userID)
+	ns, err := s.notificationsBySeq(ctx, keys)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("inbox: read new notifications")
+		return
+	}
+	unread, err := unreadCounts(ctx, s.db, users)
 	if err != nil {
 		s.log.Warn().Err(err).Msg("inbox: count unread")
 		return
 	}
-	ev.unread = unread
-	s.hub.publish(userID, ev)
+	for _, c := range batch {
+		ev := event{unread: unread[c.userID]}
+		if n, ok := ns[c]; ok {
+			ev.n = &n
+			ev.data, _ = json.Marshal(n)
+		}
+		s.hub.publish(c.userID, ev)
+	}
 }
 
 // LiveConnections returns how many SSE connections this instance serves.

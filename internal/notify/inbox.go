@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/pg"
@@ -276,15 +277,45 @@ func (s *Service) lastEventID(ctx context.Context, userID string) (int64, error)
 	return seq, err
 }
 
-// notificationBySeq returns userID's notification with event id seq.
-func (s *Service) notificationBySeq(ctx context.Context, userID string, seq int64) (Notification, bool, error) {
-	var row notificationRow
-	err := s.db.GetContext(ctx, &row, `SELECT `+notificationColumns+` FROM notify.notifications WHERE user_id = $1 AND seq = $2`, userID, seq)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Notification{}, false, nil
+// notificationsBySeq returns the notifications of the (user, event id)
+// pairs in keys that still exist.
+func (s *Service) notificationsBySeq(ctx context.Context, keys []change) (map[change]Notification, error) {
+	out := make(map[change]Notification, len(keys))
+	if len(keys) == 0 {
+		return out, nil
 	}
+	users := make(pq.StringArray, len(keys))
+	seqs := make(pq.Int64Array, len(keys))
+	for i, k := range keys {
+		users[i], seqs[i] = k.userID, k.seq
+	}
+	var rows []notificationRow
+	err := s.db.SelectContext(ctx, &rows, `SELECT `+notificationColumns+` FROM notify.notifications
+		WHERE (user_id, seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`, users, seqs)
 	if err != nil {
-		return Notification{}, false, err
+		return nil, fmt.Errorf("read notifications: %w", err)
 	}
-	return row.notification(), true, nil
+	for _, r := range rows {
+		out[change{userID: r.UserID, seq: r.Seq}] = r.notification()
+	}
+	return out, nil
+}
+
+// unreadCounts returns how many notifications of each user are unread
+// (users with none are absent).
+func unreadCounts(ctx context.Context, q sqlx.QueryerContext, users []string) (map[string]int, error) {
+	var rows []struct {
+		UserID string `db:"user_id"`
+		N      int    `db:"n"`
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT user_id, count(*) AS n FROM notify.notifications
+		WHERE user_id = ANY($1) AND read_at IS NULL GROUP BY user_id`, pq.StringArray(users))
+	if err != nil {
+		return nil, fmt.Errorf("count unread: %w", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.UserID] = r.N
+	}
+	return out, nil
 }

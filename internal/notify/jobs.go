@@ -53,8 +53,11 @@ func (w *emailWorker) Work(ctx context.Context, job *river.Job[EmailArgs]) error
 
 // deliver sends one email job's message, at most once per successful
 // delivery record. It returns nil when the email went out (now or on an
-// earlier run) or belongs to another job; river.JobCancel when it can never
-// go out; any other error to have River retry.
+// earlier run), was turned off, or belongs to another job;
+// river.JobCancel when it can never go out; any other error to have River
+// retry. Besides the job's own, the common case costs a share of two
+// statements, batched with the other jobs running meanwhile: one recording
+// the attempt before the SMTP conversation, one its success after.
 func (s *Service) deliver(ctx context.Context, job *rivertype.JobRow, a EmailArgs) error {
 	lc := s.log.With().Int64("job_id", job.ID).Int("attempt", job.Attempt).Str("notification", string(a.Notification))
 	if a.UserID != "" {
@@ -65,74 +68,92 @@ func (s *Service) deliver(ctx context.Context, job *rivertype.JobRow, a EmailArg
 	}
 	log := lc.Logger()
 
-	d, owned, err := claimDelivery(ctx, s.db, deliveryRow{
+	// Work out what this run will do, then record it in one statement.
+	row := deliveryRow{
 		JobID: job.ID, Kind: string(a.Notification), UserID: nullString(a.UserID),
-		DedupKey: nullString(a.DedupKey), MessageID: newMessageID(s.domain),
-	})
-	if err != nil {
-		return err
+		DedupKey: nullString(a.DedupKey), MessageID: newMessageID(s.domain), Status: StatusSending,
 	}
-	if !owned {
-		log.Info().Msg("email not sent: another job already handles this dedup key")
-		return nil
-	}
-	log = log.With().Str("delivery_id", d.ID).Logger()
-	if d.Status == StatusSent {
-		// An earlier run sent it and recorded so, but did not get to
-		// complete the job (a crash, or an operator's retry).
-		log.Info().Msg("email already sent; not sending again")
-		return nil
-	}
-
-	// Updates after the SMTP conversation must land even if the job's
-	// context has just ended: they say what happened.
-	bg := context.WithoutCancel(ctx)
-	fail := func(cause error) error {
-		if err := markFailed(bg, s.db, d.ID, cause); err != nil {
-			return err // retried: the next run fails the same way and records it
-		}
-		log.Warn().Err(cause).Msg("email failed for good; not retrying")
-		return river.JobCancel(cause)
-	}
-
+	var msg *Message
+	var cause error // why this run will not send
+	skip := false
 	if a.UserID != "" && !a.Notification.Essential() {
 		// The user may have turned this kind off since it was asked for.
 		email, _, err := effectivePreference(ctx, s.db, a.UserID, a.Notification)
 		if err != nil {
 			return err
 		}
-		if !email {
-			if err := markSkipped(bg, s.db, d.ID); err != nil {
-				return err
-			}
-			log.Info().Msg("email not sent: the user turned this kind off")
-			return nil
+		skip = !email
+	}
+	switch {
+	case skip:
+		row.Status = StatusSkipped
+	default:
+		msg, cause = s.compose(ctx, a, row.MessageID)
+		switch {
+		case cause == nil:
+			row.ToAddress, row.Subject, row.Attempts = msg.To.Address, msg.Subject, 1
+		case IsPermanent(cause):
+			row.Status, row.Error = StatusFailed, nullString(errorText(cause))
+		case job.Attempt >= job.MaxAttempts:
+			cause = fmt.Errorf("gave up after %d attempts: %w", job.Attempt, cause)
+			row.Status, row.Error = StatusFailed, nullString(errorText(cause))
+		default:
+			row.Error = nullString(errorText(cause))
 		}
 	}
-	msg, err := s.compose(ctx, a, d.MessageID)
+	b, err := s.begin.do(row)
 	if err != nil {
-		if IsPermanent(err) {
-			return fail(err)
-		}
-		return s.retryLater(bg, job, d.ID, err, log)
-	}
-	if err := startAttempt(ctx, s.db, d.ID, msg.To.Address, msg.Subject); err != nil {
 		return err
 	}
+	id, messageID := b.id, b.messageID
+	switch b.c {
+	case claimTaken:
+		log.Info().Msg("email not sent: another job already handles this dedup key")
+		return nil
+	case claimedSent:
+		// An earlier run sent it and recorded so, but did not get to
+		// complete the job (a crash, or an operator's retry).
+		log.Info().Msg("email already sent; not sending again")
+		return nil
+	}
+	log = log.With().Str("delivery_id", id).Logger()
+	switch {
+	case skip:
+		log.Info().Msg("email not sent: the user turned this kind off")
+		return nil
+	case cause != nil && row.Status == StatusFailed:
+		log.Warn().Err(cause).Msg("email failed for good; not retrying")
+		if IsPermanent(cause) {
+			return river.JobCancel(cause)
+		}
+		return cause // the last attempt: River discards the job
+	case cause != nil:
+		log.Warn().Err(cause).Msg("email failed; will retry")
+		return cause
+	}
+
+	// Updates after the SMTP conversation must land even if the job's
+	// context has just ended: they say what happened.
+	bg := context.WithoutCancel(ctx)
+	msg.MessageID = messageID // a retry resends under the first run's id
 	if err := s.mailer.Send(ctx, msg); err != nil {
 		if IsPermanent(err) {
-			return fail(err)
+			if err := markFailed(bg, s.db, id, err); err != nil {
+				return err // retried: the next run fails the same way and records it
+			}
+			log.Warn().Err(err).Msg("email failed for good; not retrying")
+			return river.JobCancel(err)
 		}
-		return s.retryLater(bg, job, d.ID, err, log)
+		return s.retryLater(bg, job, id, err, log)
 	}
 	// The message is out. If this update is lost (the process dies now),
 	// the job runs again and sends it again, with the same Message-ID:
 	// SMTP gives at-least-once, not exactly-once.
-	if err := markSent(bg, s.db, d.ID); err != nil {
+	if _, err := s.sent.do(id); err != nil {
 		log.Error().Err(err).Msg("email sent but not recorded; a retry will send it again")
 		return err
 	}
-	log.Info().Str("message_id", d.MessageID).Msg("email sent")
+	log.Info().Str("message_id", messageID).Msg("email sent")
 	return nil
 }
 

@@ -2,10 +2,12 @@ package notify_test
 
 import (
 	"context"
+	"fmt"
 	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,10 +62,17 @@ func TestSMTPMailer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer m.Close()
 			if err := m.Send(context.Background(), testMessage("mode-"+tc.name)); err != nil {
 				t.Fatal(err)
 			}
-			got := s.waitMessages(1)[0]
+			if err := m.Send(context.Background(), testMessage("again-"+tc.name)); err != nil {
+				t.Fatal(err)
+			}
+			if n := s.connections(); n != 1 {
+				t.Errorf("%d connections for two messages, want 1 (reused)", n)
+			}
+			got := s.waitMessages(2)[0]
 			e := parseEmail(t, got.Data)
 			if e.Subject != "Grüße from streamflix" || e.Header.Get("Message-Id") != "<mode-"+tc.name+"@streamflix.test>" {
 				t.Errorf("subject %q, Message-ID %q", e.Subject, e.Header.Get("Message-Id"))
@@ -120,6 +129,96 @@ func TestSMTPMailer(t *testing.T) {
 		}
 		if err := m.Send(context.Background(), testMessage("rejected")); !notify.IsPermanent(err) || !strings.Contains(err.Error(), "550") {
 			t.Errorf("err = %v, want permanent 550", err)
+		}
+	})
+
+	t.Run("ServerRestartedWhileIdle", func(t *testing.T) {
+		t.Parallel()
+		s := newSMTPServer(t)
+		s.start()
+		m, err := notify.NewSMTPMailer(notify.SMTPConfig{Host: "127.0.0.1", Port: s.port(), TLS: notify.TLSNone, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Send(context.Background(), testMessage("before")); err != nil {
+			t.Fatal(err)
+		}
+		// The kept connection dies with the server; the next message
+		// notices at MAIL FROM and goes over a new one, once.
+		s.stop()
+		s.start()
+		if err := m.Send(context.Background(), testMessage("after")); err != nil {
+			t.Fatalf("send after the restart: %v", err)
+		}
+		s.waitMessages(2)
+		quiet()
+		if msgs := s.messages(); len(msgs) != 2 || !strings.Contains(string(msgs[1].Data), "<after@streamflix.test>") {
+			t.Errorf("server got %d messages, want before and after once each", len(msgs))
+		}
+		if n := s.connections(); n != 2 {
+			t.Errorf("%d connections, want 2", n)
+		}
+	})
+
+	t.Run("RejectionThenReuse", func(t *testing.T) {
+		t.Parallel()
+		s := newSMTPServer(t)
+		s.rejectRcpt["gone@example.com"] = true
+		s.start()
+		m, err := notify.NewSMTPMailer(notify.SMTPConfig{Host: "127.0.0.1", Port: s.port(), TLS: notify.TLSNone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Send(context.Background(), testMessage("ok-1")); err != nil {
+			t.Fatal(err)
+		}
+		bad := testMessage("bad")
+		bad.To.Address = "gone@example.com"
+		if err := m.Send(context.Background(), bad); !notify.IsPermanent(err) {
+			t.Errorf("err = %v, want permanent 550", err)
+		}
+		if err := m.Send(context.Background(), testMessage("ok-2")); err != nil {
+			t.Fatalf("send after a rejection: %v", err)
+		}
+		if msgs := s.waitMessages(2); len(msgs) != 2 {
+			t.Errorf("%d messages, want 2", len(msgs))
+		}
+	})
+
+	t.Run("ConcurrentSends", func(t *testing.T) {
+		t.Parallel()
+		s := newSMTPServer(t)
+		s.start()
+		m, err := notify.NewSMTPMailer(notify.SMTPConfig{Host: "127.0.0.1", Port: s.port(), TLS: notify.TLSNone, MaxIdle: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		errs := make(chan error, 40)
+		for round := range 5 {
+			var wg sync.WaitGroup
+			for i := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					errs <- m.Send(context.Background(), testMessage(fmt.Sprintf("c-%d-%d", round, i)))
+				}()
+			}
+			wg.Wait()
+		}
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if msgs := s.waitMessages(40); len(msgs) != 40 {
+			t.Errorf("%d messages, want 40", len(msgs))
+		}
+		// At most 8 at once, and 4 kept between rounds: far fewer
+		// connections than messages.
+		if n := s.connections(); n > 8+4*4 {
+			t.Errorf("%d connections for 40 messages in 5 rounds of 8, want at most 24", n)
 		}
 	})
 

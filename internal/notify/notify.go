@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/mail"
 	"net/url"
@@ -42,6 +43,11 @@ type Config struct {
 	SMTPTLS string
 	// SMTPTimeout bounds connecting and each SMTP command (default 30s).
 	SMTPTimeout time.Duration
+	// Workers (NOTIFY_WORKERS) is how many emails this instance sends at
+	// once: the caller gives notify's queue that many workers, and the SMTP
+	// mailer keeps up to that many connections open between messages
+	// (default 50).
+	Workers int
 	// From (MAIL_FROM) is the From of every email (default
 	// "streamflix <no-reply@streamflix.local>"). Its domain also ends
 	// every Message-ID.
@@ -76,6 +82,7 @@ const (
 	DefaultMailDir     = ".data/mail"
 	DefaultPublicURL   = "http://localhost:8080"
 	DefaultSMTPTimeout = 30 * time.Second
+	DefaultWorkers     = 50
 )
 
 // WithDefaults returns c with zero fields set to their defaults.
@@ -85,6 +92,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.SMTPTimeout <= 0 {
 		c.SMTPTimeout = DefaultSMTPTimeout
+	}
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
 	}
 	if c.From == "" {
 		c.From = DefaultFrom
@@ -139,6 +149,9 @@ type Service struct {
 	appURL     string
 	jobTimeout time.Duration
 	inserter   atomic.Pointer[Inserter]
+	// The email jobs' delivery records, written in batches.
+	begin *batcher[deliveryRow, begun]
+	sent  *batcher[string, struct{}]
 
 	hub         *hub
 	databaseURL string
@@ -189,6 +202,12 @@ func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*S
 		hub:         newHub(),
 		databaseURL: cfg.DatabaseURL,
 	}
+	s.begin = &batcher[deliveryRow, begun]{run: func(ctx context.Context, ds []deliveryRow) ([]begun, error) {
+		return beginDeliveries(ctx, db, ds)
+	}}
+	s.sent = &batcher[string, struct{}]{run: func(ctx context.Context, ids []string) ([]struct{}, error) {
+		return markSent(ctx, db, ids)
+	}}
 	if cfg.UnsubscribeSecret != "" {
 		s.unsubKey = []byte(cfg.UnsubscribeSecret)
 	}
@@ -198,7 +217,7 @@ func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*S
 	case cfg.SMTPHost != "":
 		s.mailer, err = NewSMTPMailer(SMTPConfig{
 			Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
-			TLS: cfg.SMTPTLS, Timeout: cfg.SMTPTimeout,
+			TLS: cfg.SMTPTLS, Timeout: cfg.SMTPTimeout, MaxIdle: cfg.Workers,
 		})
 		if err != nil {
 			return nil, err
@@ -211,6 +230,15 @@ func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*S
 		s.log.Info().Str("dir", cfg.MailDir).Msg("SMTP_HOST is not set: emails are written to files, not sent")
 	}
 	return s, nil
+}
+
+// Close closes the mailer's idle SMTP connections, if it keeps any. Call
+// it once the workers have stopped.
+func (s *Service) Close() error {
+	if c, ok := s.mailer.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // SetInserter sets the River client that EnqueueTx inserts through. The

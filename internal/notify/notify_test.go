@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -375,6 +376,44 @@ func TestEnqueueTx(t *testing.T) {
 		}
 		if "<"+d.MessageID+">" != msgID || d.ToAddress != aliceEmail || d.Subject != e.Subject || d.Kind != "email_verification" || d.UserID.String != aliceID {
 			t.Errorf("delivery %+v does not match the email (Message-ID %s)", d, msgID)
+		}
+	})
+
+	t.Run("ManyAtOnce", func(t *testing.T) {
+		t.Parallel()
+		// Jobs running together share their delivery statements; each
+		// email still goes out once, to its own recipient, and is recorded.
+		b := setup(t)
+		const n = 40
+		b.mu.Lock()
+		for i := range n {
+			b.users[fmt.Sprintf("user-%02d", i)] = notify.Recipient{Email: fmt.Sprintf("u%02d@example.com", i), Name: "U", Locale: "en"}
+		}
+		b.mu.Unlock()
+		b.startQueue(t, false)
+		for i := range n {
+			b.enqueue(t, notify.Request{Kind: notify.PasswordChanged, UserID: fmt.Sprintf("user-%02d", i)})
+		}
+		b.startQueue(t, true) // a backlog: the workers take up to 10 at once
+		b.smtp.waitMessages(n)
+		quiet()
+		msgs := b.smtp.messages()
+		if len(msgs) != n {
+			t.Fatalf("%d messages, want %d", len(msgs), n)
+		}
+		byID := map[string]string{}
+		for _, m := range msgs {
+			byID[parseEmail(t, m.Data).Header.Get("Message-Id")] = m.To[0]
+		}
+		ds := b.deliveries(t)
+		if len(ds) != n {
+			t.Fatalf("%d deliveries, want %d", len(ds), n)
+		}
+		for _, d := range ds {
+			if d.Status != "sent" || d.Attempts != 1 || byID["<"+d.MessageID+">"] != d.ToAddress ||
+				d.ToAddress != strings.Replace(d.UserID.String, "user-", "u", 1)+"@example.com" {
+				t.Errorf("delivery %+v: want sent once to its user, under its Message-ID", d)
+			}
 		}
 	})
 

@@ -36,6 +36,7 @@ type smtpServer struct {
 	mu       sync.Mutex
 	msgs     []received
 	rcptSeen int
+	accepted int // connections
 	srv      *smtp.Server
 	ln       net.Listener
 }
@@ -88,6 +89,7 @@ func (s *smtpServer) start() {
 		s.t.Fatalf("smtp listen: %v", err)
 	}
 	s.addr = ln.Addr().String()
+	ln = countingListener{ln, s}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
 	srv.Domain = "localhost"
 	srv.ErrorLog = log.New(io.Discard, "", 0)
@@ -113,6 +115,29 @@ func (s *smtpServer) stop() {
 	if srv != nil {
 		srv.Close()
 	}
+}
+
+// connections returns how many connections the server has accepted.
+func (s *smtpServer) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted
+}
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	s *smtpServer
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.accepted++
+		l.s.mu.Unlock()
+	}
+	return c, err
 }
 
 func (s *smtpServer) messages() []received {

@@ -3,12 +3,12 @@ package notify
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Delivery statuses (notify.deliveries.status).
@@ -42,49 +42,120 @@ type deliveryRow struct {
 
 const deliveryColumns = `id, job_id, kind, user_id, dedup_key, to_address, subject, message_id, status, attempts, error, created_at, updated_at, sent_at`
 
-// claimDelivery returns the delivery row of job d.JobID, inserting it from d
-// if this is the job's first run. owned is false when another job already
-// holds the row of the same (kind, dedup key): this job must send nothing.
-func claimDelivery(ctx context.Context, q sqlx.ExtContext, d deliveryRow) (row deliveryRow, owned bool, err error) {
-	_, err = q.ExecContext(ctx, `
-		INSERT INTO notify.deliveries (job_id, kind, user_id, dedup_key, message_id)
-		VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT DO NOTHING`,
-		d.JobID, d.Kind, d.UserID, d.DedupKey, d.MessageID)
-	if err != nil {
-		return row, false, fmt.Errorf("insert delivery: %w", err)
-	}
-	err = sqlx.GetContext(ctx, q, &row, `SELECT `+deliveryColumns+` FROM notify.deliveries WHERE job_id = $1`, d.JobID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return row, false, nil // the insert lost to another job's (kind, dedup key)
-	}
-	if err != nil {
-		return row, false, fmt.Errorf("find delivery of job %d: %w", d.JobID, err)
-	}
-	return row, true, nil
+// claim is what beginDeliveries found for one job.
+type claim int
+
+const (
+	claimed     claim = iota // this run of the job owns the delivery
+	claimedSent              // an earlier run of the job sent the email
+	claimTaken               // another job holds the same (kind, dedup key)
+)
+
+// begun is beginDeliveries' answer for one job: the delivery's id and
+// Message-ID when c is claimed.
+type begun struct {
+	id, messageID string
+	c             claim
 }
 
-// startAttempt records that an attempt to send to `to` is about to begin.
-func startAttempt(ctx context.Context, q sqlx.ExecerContext, id, to, subject string) error {
-	_, err := q.ExecContext(ctx, `
-		UPDATE notify.deliveries
-		SET to_address = $2, subject = $3, status = 'sending', attempts = attempts + 1, updated_at = now()
-		WHERE id = $1`, id, to, subject)
-	if err != nil {
-		return fmt.Errorf("record delivery attempt %s: %w", id, err)
+// beginDeliveries records, in one statement, what this run of each job in
+// ds is about to do: status Status (sending, skipped or failed) with Error,
+// the recipient and subject when known (empty keeps the earlier ones), and
+// Attempts more SMTP attempts (1 when it is about to send, else 0). A job's
+// first run inserts its row with MessageID; later runs keep the first
+// Message-ID. A job whose email an earlier run sent is left alone
+// (claimedSent), and so is one whose (kind, dedup key) another job already
+// holds (claimTaken): that run must send nothing. The answers are in the
+// order of ds. The job ids in ds must differ.
+func beginDeliveries(ctx context.Context, q sqlx.QueryerContext, ds []deliveryRow) ([]begun, error) {
+	n := len(ds)
+	jobIDs := make(pq.Int64Array, n)
+	attempts := make(pq.Int64Array, n)
+	var kind, userID, dedupKey, messageID, to, subject, status, errText pq.StringArray
+	for i, d := range ds {
+		jobIDs[i], attempts[i] = d.JobID, int64(d.Attempts)
+		kind = append(kind, d.Kind)
+		userID = append(userID, d.UserID.String)
+		dedupKey = append(dedupKey, d.DedupKey.String)
+		messageID = append(messageID, d.MessageID)
+		to = append(to, d.ToAddress)
+		subject = append(subject, d.Subject)
+		status = append(status, d.Status)
+		errText = append(errText, d.Error.String)
 	}
-	return nil
+	// One statement sees one snapshot: "updated" takes the jobs that ran
+	// before, "inserted" the others (ON CONFLICT DO NOTHING also drops a
+	// dedup key that another job holds, in the table or in this batch),
+	// and the last part finds the jobs already sent.
+	rows, err := q.QueryxContext(ctx, `
+		WITH input AS (
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[])
+				AS t(job_id, kind, user_id, dedup_key, message_id, to_address, subject, status, attempts, error)
+		), updated AS (
+			UPDATE notify.deliveries d SET
+				to_address = coalesce(nullif(i.to_address, ''), d.to_address),
+				subject = coalesce(nullif(i.subject, ''), d.subject),
+				status = i.status,
+				attempts = d.attempts + i.attempts,
+				error = coalesce(nullif(i.error, ''), d.error),
+				updated_at = now()
+			FROM input i
+			WHERE d.job_id = i.job_id AND d.status <> 'sent'
+			RETURNING d.job_id, d.id, d.message_id
+		), inserted AS (
+			INSERT INTO notify.deliveries (job_id, kind, user_id, dedup_key, message_id, to_address, subject, status, attempts, error)
+			SELECT job_id, kind, nullif(user_id, ''), nullif(dedup_key, ''), message_id, to_address, subject, status, attempts, nullif(error, '')
+			FROM input i
+			WHERE NOT EXISTS (SELECT 1 FROM notify.deliveries d WHERE d.job_id = i.job_id)
+			ORDER BY job_id
+			ON CONFLICT DO NOTHING
+			RETURNING job_id, id, message_id
+		)
+		SELECT job_id, id, message_id, false AS sent FROM updated
+		UNION ALL SELECT job_id, id, message_id, false FROM inserted
+		UNION ALL SELECT d.job_id, d.id, d.message_id, true FROM notify.deliveries d JOIN input i ON i.job_id = d.job_id WHERE d.status = 'sent'`,
+		jobIDs, kind, userID, dedupKey, messageID, to, subject, status, attempts, errText)
+	if err != nil {
+		return nil, fmt.Errorf("record deliveries: %w", err)
+	}
+	defer rows.Close()
+	found := make(map[int64]begun, n)
+	for rows.Next() {
+		var jobID int64
+		var b begun
+		var sent bool
+		if err := rows.Scan(&jobID, &b.id, &b.messageID, &sent); err != nil {
+			return nil, fmt.Errorf("record deliveries: %w", err)
+		}
+		if sent {
+			b = begun{c: claimedSent}
+		}
+		found[jobID] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("record deliveries: %w", err)
+	}
+	out := make([]begun, n)
+	for i, d := range ds {
+		b, ok := found[d.JobID]
+		if !ok {
+			b.c = claimTaken
+		}
+		out[i] = b
+	}
+	return out, nil
 }
 
-// markSent records that the SMTP server accepted the message.
-func markSent(ctx context.Context, q sqlx.ExecerContext, id string) error {
+// markSent records that the SMTP server accepted the messages of the
+// deliveries ids.
+func markSent(ctx context.Context, q sqlx.ExecerContext, ids []string) ([]struct{}, error) {
 	_, err := q.ExecContext(ctx, `
 		UPDATE notify.deliveries SET status = 'sent', error = NULL, sent_at = now(), updated_at = now()
-		WHERE id = $1`, id)
+		WHERE id = ANY($1::uuid[])`, pq.StringArray(ids))
 	if err != nil {
-		return fmt.Errorf("record delivery %s sent: %w", id, err)
+		return nil, fmt.Errorf("record deliveries sent: %w", err)
 	}
-	return nil
+	return make([]struct{}, len(ids)), nil
 }
 
 // markFailed records that the delivery failed for good, and why.
@@ -119,14 +190,4 @@ func errorText(err error) string {
 
 func nullString(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
-}
-
-// markSkipped records that the email was not sent because the user turned
-// it off.
-func markSkipped(ctx context.Context, q sqlx.ExecerContext, id string) error {
-	_, err := q.ExecContext(ctx, `UPDATE notify.deliveries SET status = 'skipped', updated_at = now() WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("record delivery %s skipped: %w", id, err)
-	}
-	return nil
 }

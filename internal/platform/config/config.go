@@ -58,6 +58,7 @@ type Config struct {
 
 	Workers        bool // WORKERS
 	JobConcurrency int  // JOB_CONCURRENCY
+	NotifyWorkers  int  // NOTIFY_WORKERS
 
 	AdminToken string // ADMIN_TOKEN
 
@@ -192,6 +193,7 @@ var settings = []setting{
 	{"MEDIA_DIR", ".data/media", "directory media (artwork, later video) is stored in and served from at /media/; instances behind one load balancer must share it", false, func(c *Config) any { return &c.MediaDir }},
 	{"MEDIA_URL", "/media", "prefix of media URLs in API responses: /media (this app, behind the edge cache) or a CDN's https:// URL that fetches from it", false, func(c *Config) any { return &c.MediaURL }},
 	{"JOB_CONCURRENCY", "10", "jobs worked at once per module queue", false, func(c *Config) any { return &c.JobConcurrency }},
+	{"NOTIFY_WORKERS", "50", "emails sent at once per instance (notify's queue), each over its own SMTP connection, kept open for reuse", false, func(c *Config) any { return &c.NotifyWorkers }},
 }
 
 // Error reports a setting with a bad value. Its message names the variable.
@@ -401,6 +403,9 @@ func (c *Config) validate() error {
 	}
 	if c.JobConcurrency < 1 || c.JobConcurrency > 1000 {
 		return bad("JOB_CONCURRENCY", "must be between 1 and 1000, got %d", c.JobConcurrency)
+	}
+	if c.NotifyWorkers < 1 || c.NotifyWorkers > 1000 {
+		return bad("NOTIFY_WORKERS", "must be between 1 and 1000, got %d", c.NotifyWorkers)
 	}
 	return nil
 }

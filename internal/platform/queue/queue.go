@@ -38,6 +38,9 @@ type Config struct {
 	Queues []string
 	// Concurrency is jobs worked at once per queue (default 10).
 	Concurrency int
+	// QueueConcurrency overrides Concurrency for the queues it names, such
+	// as notify's, whose jobs mostly wait on another server.
+	QueueConcurrency map[string]int
 	// Work starts workers; false makes an insert-only client (an instance
 	// that serves HTTP but leaves jobs to worker instances).
 	Work bool
@@ -99,7 +102,11 @@ func New(ctx context.Context, db *sqlx.DB, cfg Config) (*Queue, error) {
 		rc.Workers = cfg.Workers
 		rc.Queues = map[string]river.QueueConfig{}
 		for _, q := range cfg.Queues {
-			rc.Queues[q] = river.QueueConfig{MaxWorkers: cfg.Concurrency}
+			n := cfg.Concurrency
+			if m := cfg.QueueConcurrency[q]; m > 0 {
+				n = m
+			}
+			rc.Queues[q] = river.QueueConfig{MaxWorkers: n}
 		}
 		if len(rc.Queues) == 0 {
 			rc.Queues[river.QueueDefault] = river.QueueConfig{MaxWorkers: cfg.Concurrency}

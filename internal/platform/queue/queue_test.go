@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,5 +180,78 @@ func TestQueueDepthMetric(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("queue depth series = %d, want 1 (test/scheduled)", n)
+	}
+}
+
+type holdArgs struct{}
+
+func (holdArgs) Kind() string { return "test.hold" }
+
+// TestQueueConcurrency: a queue named in QueueConcurrency works that many
+// jobs at once; the others work Concurrency.
+func TestQueueConcurrency(t *testing.T) {
+	t.Parallel()
+	db, url := pgtest.NewDBURL(t)
+	var mu sync.Mutex
+	running, most := map[string]int{}, map[string]int{}
+	release := make(chan struct{})
+	workers := river.NewWorkers()
+	river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[holdArgs]) error {
+		mu.Lock()
+		running[job.Queue]++
+		most[job.Queue] = max(most[job.Queue], running[job.Queue])
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		running[job.Queue]--
+		mu.Unlock()
+		return nil
+	}))
+	ctx := context.Background()
+	q, err := queue.New(ctx, db, queue.Config{
+		DatabaseURL: url, Queues: []string{"narrow", "wide"}, Concurrency: 1, QueueConcurrency: map[string]int{"wide": 3},
+		Work: true, Workers: workers, Logger: zerolog.Nop(), FetchPollInterval: 50 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := q.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	t.Cleanup(func() { close(release) }) // before Stop, which waits for running jobs
+	for _, name := range []string{"narrow", "wide"} {
+		for range 4 {
+			if _, err := q.Insert(ctx, holdArgs{}, &river.InsertOpts{Queue: name}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Wait until both queues have as many jobs running as they may, and a
+	// little longer for any excess to show.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		mu.Lock()
+		n, w := running["narrow"], running["wide"]
+		mu.Unlock()
+		if n >= 1 && w >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("running: narrow %d, wide %d; want 1 and 3", n, w)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if most["narrow"] != 1 || most["wide"] != 3 {
+		t.Errorf("most jobs at once: narrow %d, wide %d; want 1 (Concurrency) and 3 (QueueConcurrency)", most["narrow"], most["wide"])
 	}
 }
