@@ -242,14 +242,25 @@ func (s *Service) Title(ctx context.Context, v Viewer, id string) (TitleDetails,
 	}
 	var q query
 	idArg := q.arg(row.ID)
+	candVisible := q.visibleCond("c", v)
 	q.visible("t", v)
+	// Candidates are bounded so the cost does not grow with the catalog:
+	// titles sharing a person (each shared person weighs 3), and the newest
+	// relatedPerGenre visible titles of each of the title's genres (each
+	// shared genre weighs 1). A genre holds a large part of a big catalog,
+	// so counting every title in it would read tens of thousands of rows.
 	var rel []titleRow
-	stmt := `WITH rel AS (
-		SELECT title_id, count(*) AS n FROM (
-			SELECT tg2.title_id FROM content.title_genres tg1 JOIN content.title_genres tg2 ON tg2.genre_id = tg1.genre_id WHERE tg1.title_id = ` + idArg + `
+	stmt := `WITH cand AS (
+			SELECT tp2.title_id, 3 AS w FROM content.title_people tp1
+			JOIN content.title_people tp2 ON tp2.person_id = tp1.person_id
+			WHERE tp1.title_id = ` + idArg + ` AND tp2.title_id <> ` + idArg + `
 			UNION ALL
-			SELECT tp2.title_id FROM content.title_people tp1 JOIN content.title_people tp2 ON tp2.person_id = tp1.person_id WHERE tp1.title_id = ` + idArg + `
-		) x WHERE title_id <> ` + idArg + ` GROUP BY title_id)
+			SELECT x.id, 1 FROM content.title_genres g CROSS JOIN LATERAL (
+				SELECT c.id FROM content.titles c WHERE ` + candVisible + ` AND c.id <> ` + idArg + `
+				AND EXISTS (SELECT 1 FROM content.title_genres cg WHERE cg.title_id = c.id AND cg.genre_id = g.genre_id)
+				ORDER BY c.published_at DESC, c.id DESC LIMIT ` + q.arg(relatedPerGenre) + `) x
+			WHERE g.title_id = ` + idArg + `),
+		rel AS (SELECT title_id, sum(w) AS n FROM cand GROUP BY title_id)
 		SELECT ` + titleCols + ` FROM rel JOIN content.titles t ON t.id = rel.title_id` + q.whereSQL() + `
 		ORDER BY rel.n DESC, t.published_at DESC, t.id DESC LIMIT ` + q.arg(relatedItems)
 	if err := s.db.SelectContext(ctx, &rel, stmt, q.args...); err != nil {

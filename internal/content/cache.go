@@ -76,17 +76,24 @@ func (s *Service) cached(ctx context.Context, key string, build func() (any, err
 			return c, nil
 		}
 	}
-	c, err := marshal(build())
-	if err != nil {
-		return c, err
+	if !store {
+		return marshal(build())
 	}
-	if store {
-		if err := s.cache.Set(ctx, full, c.Body, s.cfg.CacheTTL); err != nil {
+	// One build per key and instance at a time: when a popular entry is
+	// missing, the requests that arrive meanwhile wait for it instead of
+	// each running the same queries (a cache stampede).
+	v, err, _ := s.flight.Do(full, func() (any, error) {
+		c, err := marshal(build())
+		if err != nil {
+			return c, err
+		}
+		if err := s.cache.Set(context.WithoutCancel(ctx), full, c.Body, s.cfg.CacheTTL); err != nil {
 			s.log.Warn().Err(err).Msg("content: cache set")
 		}
 		s.near.Add(full, c)
-	}
-	return c, nil
+		return c, nil
+	})
+	return v.(Cached), err
 }
 
 func marshal(v any, err error) (Cached, error) {

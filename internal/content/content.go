@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/jmoiron/sqlx"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/cache"
@@ -62,6 +63,9 @@ const (
 	maxRows = 30
 	// relatedItems is how many related titles a title page lists.
 	relatedItems = 12
+	// relatedPerGenre is how many of each genre's newest titles are
+	// candidates for a title's related list.
+	relatedPerGenre = 50
 )
 
 // Errors returned by the Service.
@@ -200,8 +204,10 @@ type Service struct {
 	db    *sqlx.DB
 	cache cache.Cache
 	near  *expirable.LRU[string, Cached] // this instance's copy of cache entries
-	cfg   Config
-	log   zerolog.Logger
+	// flight joins concurrent builds of one cache entry.
+	flight singleflight.Group
+	cfg    Config
+	log    zerolog.Logger
 	// imaging bounds how many images are decoded and resized at once: a
 	// decoded upload can take a few hundred MB.
 	imaging chan struct{}

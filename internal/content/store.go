@@ -139,10 +139,12 @@ func (q *query) whereSQL() string {
 
 // visible adds the viewer filter on alias: published, inside the
 // availability window, at or under the ceiling.
-func (q *query) visible(alias string, v Viewer) {
-	a := alias
-	q.and(a + `.status = 'published' AND (` + a + `.available_from IS NULL OR ` + a + `.available_from <= now()) AND (` +
-		a + `.available_until IS NULL OR now() < ` + a + `.available_until) AND ` + a + `.maturity_level <= ` + q.arg(v.MaturityLevel))
+func (q *query) visible(alias string, v Viewer) { q.and(q.visibleCond(alias, v)) }
+
+// visibleCond is visible's condition, for use inside a subquery.
+func (q *query) visibleCond(a string, v Viewer) string {
+	return a + `.status = 'published' AND (` + a + `.available_from IS NULL OR ` + a + `.available_from <= now()) AND (` +
+		a + `.available_until IS NULL OR now() < ` + a + `.available_until) AND ` + a + `.maturity_level <= ` + q.arg(v.MaturityLevel)
 }
 
 // mapErr turns constraint violations into domain errors.
