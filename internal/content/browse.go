@@ -107,8 +107,12 @@ func (f Filter) validate() error {
 
 func (f Filter) apply(q *query) {
 	if f.Genre != "" {
-		q.and(`EXISTS (SELECT 1 FROM content.title_genres tg JOIN content.genres g ON g.id = tg.genre_id
-			WHERE tg.title_id = t.id AND g.slug = ` + q.arg(f.Genre) + `)`)
+		// The genre's id comes from a scalar subquery, not a join, so the
+		// planner knows it is one genre and walks the newest titles in
+		// order, stopping at the page's end, instead of reading every
+		// title of the genre and sorting them (200 ms at 100,000 titles).
+		q.and(`EXISTS (SELECT 1 FROM content.title_genres tg WHERE tg.title_id = t.id
+			AND tg.genre_id = (SELECT g.id FROM content.genres g WHERE g.slug = ` + q.arg(f.Genre) + `))`)
 	}
 	if f.Kind != "" {
 		q.and(`t.kind = ` + q.arg(f.Kind))
@@ -340,24 +344,45 @@ func (s *Service) Search(ctx context.Context, v Viewer, text string, f Filter) (
 	}
 	limit := limitOf(f.Limit)
 	words, prefix := queryWords(text)
+	// The words restricted to weights A and B (names, tags, people): the
+	// words hold only letters and digits, so they are safe in to_tsquery.
+	primary := make([]string, len(words))
+	for i, w := range words {
+		primary[i] = w + ":AB"
+		if w == prefix {
+			primary[i] = w + ":*AB"
+		}
+	}
 	var q query
 	qa, wa, lq := q.arg(text), q.arg(pq.Array(words)), q.arg(strings.ToLower(text))
 	tsq := `websearch_to_tsquery('english', ` + qa + `) || websearch_to_tsquery('english', coalesce(fixed, ''))`
 	if prefix != "" {
 		tsq += ` || to_tsquery('simple', ` + q.arg(prefix+":*") + `)`
 	}
+	tsqAB := `to_tsquery('english', ` + q.arg(strings.Join(primary, " & ")) + `) || to_tsquery('english', coalesce(fixed_ab, ''))`
 	q.visible("t", v)
 	f.apply(&q)
-	q.and(`t.search @@ m.q`)
+	where := q.whereSQL()
+	// Ranking reads every matching row, and a common word matches a large
+	// part of a big catalog in synopses alone. So the rows ranked are every
+	// match in names, tags or people, plus the newest searchOthers
+	// matches elsewhere: the cost stays bounded and a name match is never
+	// left out.
 	stmt := `WITH fix AS (
-			SELECT string_agg(coalesce(
+			SELECT string_agg(f.word, ' ' ORDER BY f.i) AS fixed, string_agg(f.word || ':AB', ' & ' ORDER BY f.i) AS fixed_ab
+			FROM (SELECT u.i, coalesce(
 				(SELECT w.word FROM content.search_words w WHERE w.word = u.w),
 				(SELECT w.word FROM content.search_words w WHERE w.word % u.w ORDER BY similarity(w.word, u.w) DESC, w.word LIMIT 1),
-				u.w), ' ' ORDER BY u.i) AS fixed
-			FROM unnest(` + wa + `::text[]) WITH ORDINALITY AS u(w, i)),
-		m AS (SELECT ` + tsq + ` AS q FROM fix)
+				u.w) AS word
+				FROM unnest(` + wa + `::text[]) WITH ORDINALITY AS u(w, i)) f),
+		m AS (SELECT ` + tsq + ` AS q, ` + tsqAB + ` AS qab FROM fix),
+		cand AS (
+			(SELECT t.id FROM m, content.titles t` + where + ` AND t.search @@ m.qab)
+			UNION
+			(SELECT t.id FROM m, content.titles t` + where + ` AND t.search @@ m.q
+			 ORDER BY t.published_at DESC, t.id DESC LIMIT ` + q.arg(searchOthers) + `))
 		SELECT ` + titleCols + `, ts_rank_cd(t.search, m.q) + similarity(lower(t.name), ` + lq + `) AS score
-		FROM m, content.titles t` + q.whereSQL() + `
+		FROM m, cand JOIN content.titles t ON t.id = cand.id
 		ORDER BY score DESC, t.id LIMIT ` + q.arg(limit+1) + ` OFFSET ` + q.arg(off)
 	var rows []titleRow
 	if err := s.db.SelectContext(ctx, &rows, stmt, q.args...); err != nil {

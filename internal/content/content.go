@@ -63,6 +63,9 @@ const (
 	maxRows = 30
 	// relatedItems is how many related titles a title page lists.
 	relatedItems = 12
+	// searchOthers bounds the search matches ranked that are not in a
+	// title's names, tags or people (the newest are taken).
+	searchOthers = 500
 	// relatedPerGenre is how many of each genre's newest titles are
 	// candidates for a title's related list.
 	relatedPerGenre = 50
