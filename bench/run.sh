@@ -423,7 +423,7 @@ elif [ -n "${DATABASE_URL:-}" ] && command -v psql >/dev/null; then
 				# Each cold round starts far past every earlier one.
 				[ -z "$extra" ] || args=(-- $((20000 * (round + 1))))
 				# shellcheck disable=SC2086
-				"${PIN_CLIENT[@]}" wrk -t1 -c"$CONNS" -d"${SLICE}s" --latency -H "Authorization: Bearer $tok" $extra \
+				"${PIN_CLIENT[@]}" wrk -t1 -c"$CONNS" -d"${SLICE}s" --timeout 10s --latency -H "Authorization: Bearer $tok" $extra \
 					"${CAT_BASE[$server]}$path" "${args[@]}" >"$TMP/wrk.txt"
 				rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$TMP/wrk.txt")
 				p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$TMP/wrk.txt")")
