@@ -569,7 +569,7 @@ func (s *Service) RevokeSessionsTx(ctx context.Context, tx *sqlx.Tx, userID, kee
 	if err != nil {
 		return err
 	}
-	s.forgetSessions(ctx, ids...)
+	s.forgetSessionsAfterCommit(ctx, tx, ids)
 	return nil
 }
 
@@ -586,6 +586,13 @@ func (s *Service) revokeUserTx(ctx context.Context, tx *sqlx.Tx, userID, keep, r
 		return nil, fmt.Errorf("revoke sessions: %w", err)
 	}
 	return ids, nil
+}
+
+// forgetSessionsAfterCommit writes the revocation of ids through to the
+// session cache once tx commits: a rolled-back sign-out must not refuse
+// sessions that are still live.
+func (s *Service) forgetSessionsAfterCommit(ctx context.Context, tx *sqlx.Tx, ids []string) {
+	pg.AfterCommit(tx, func() { s.forgetSessions(context.WithoutCancel(ctx), ids...) })
 }
 
 // forgetSessions writes revocation through to the session cache, so every
@@ -752,7 +759,7 @@ func (s *Service) ForgetUserTx(ctx context.Context, tx *sqlx.Tx, userID string) 
 	if _, err := s.Queue.InsertTx(ctx, tx.Tx, ForgetArgs{UserID: userID}, nil); err != nil {
 		return fmt.Errorf("queue forget user: %w", err)
 	}
-	s.forgetSessions(ctx, ids...)
+	s.forgetSessionsAfterCommit(ctx, tx, ids)
 	return nil
 }
 

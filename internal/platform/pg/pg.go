@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -56,6 +57,8 @@ func InTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err err
 			panic(p)
 		}
 	}()
+	hooks.Store(tx, &[]func(){})
+	defer hooks.Delete(tx)
 	if err := fn(tx); err != nil {
 		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
@@ -65,7 +68,30 @@ func InTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err err
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	if h, ok := hooks.Load(tx); ok {
+		for _, f := range *h.(*[]func()) {
+			f()
+		}
+	}
 	return nil
+}
+
+// hooks holds the AfterCommit functions of each transaction InTx runs.
+var hooks sync.Map // *sqlx.Tx -> *[]func()
+
+// AfterCommit runs f once tx, begun by InTx, has committed, and never if it
+// rolls back: for effects outside Postgres (a cache write-through, say)
+// that must not happen for a change that did not. A transaction InTx did
+// not begin has no commit to wait for here, so f runs at once.
+// Not safe for concurrent use on one tx, like the tx itself.
+func AfterCommit(tx *sqlx.Tx, f func()) {
+	h, ok := hooks.Load(tx)
+	if !ok {
+		f()
+		return
+	}
+	fs := h.(*[]func())
+	*fs = append(*fs, f)
 }
 
 // Postgres error codes the stores translate into domain errors.
