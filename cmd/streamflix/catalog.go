@@ -239,17 +239,13 @@ func demoArtwork(ctx context.Context, c *content.Service, ids []string, out io.W
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for _, id := range ids {
 		g.Go(func() error {
-			t, err := c.AdminTitle(ctx, id)
+			ok, err := c.GenerateArtwork(ctx, id)
 			if err != nil {
-				return fmt.Errorf("demo artwork: %w", err)
+				return fmt.Errorf("demo artwork for title %s: %w", id, err)
 			}
-			if t.Artwork.Poster != nil && t.Artwork.Backdrop != nil {
-				return nil
+			if ok {
+				drawn.Add(1)
 			}
-			if err := c.GenerateArtwork(ctx, id); err != nil {
-				return fmt.Errorf("demo artwork for %s: %w", t.Name, err)
-			}
-			drawn.Add(1)
 			return nil
 		})
 	}

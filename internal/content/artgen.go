@@ -30,12 +30,12 @@ import (
 // for every title. Each width is drawn at that width rather than scaled
 // down from the largest: the drawing is shapes and type, sharper so and
 // cheaper. The images depend only on the title's id and those three facts:
-// calling it again makes the same images under the same keys. It returns
-// ErrTitleNotFound.
-func (s *Service) GenerateArtwork(ctx context.Context, titleID string) error {
+// calling it again makes the same images under the same keys. drawn
+// reports whether a slot was filled. It returns ErrTitleNotFound.
+func (s *Service) GenerateArtwork(ctx context.Context, titleID string) (drawn bool, err error) {
 	row, err := findAdminTitle(ctx, s.db, titleID, false)
 	if err != nil {
-		return err
+		return false, err
 	}
 	t := row.title(s.cfg.MediaURL)
 	card := artCard{name: t.Name}
@@ -52,17 +52,28 @@ func (s *Service) GenerateArtwork(ctx context.Context, titleID string) error {
 	if t.Artwork.Backdrop == nil {
 		todo = append(todo, slots[SlotBackdrop])
 	}
+	if len(todo) == 0 {
+		return false, nil
+	}
 	renditions, colors, err := s.drawCard(ctx, todo, card)
 	if err != nil {
-		return err
+		return false, err
 	}
+	// One cache invalidation for the title, however many slots it took.
+	defer func() {
+		if drawn {
+			s.bump(ctx)
+		}
+	}()
 	for i, sl := range todo {
 		im := imageOf(artworkKey("generated-v1", titleID, sl.name, card.name, card.year, card.genreSlug), colors[i], renditions[i])
-		if _, err := s.storeImage(ctx, titleID, sl, im, renditions[i], true); err != nil {
-			return err
+		stored, err := s.storeImage(ctx, titleID, sl, im, renditions[i], true)
+		if err != nil {
+			return drawn, err
 		}
+		drawn = drawn || stored
 	}
-	return nil
+	return drawn, nil
 }
 
 // drawCard draws and encodes card's artwork for each slot in todo, at

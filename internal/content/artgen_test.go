@@ -14,7 +14,7 @@ func TestGenerateArtwork(t *testing.T) {
 	b.genre("western", "Western")
 	y := 1939
 	tt := b.title(TitleInput{Name: "Stagecoach", ReleaseYear: &y, Genres: []string{"western"}})
-	if err := b.s.GenerateArtwork(b.ctx, tt.ID); err != nil {
+	if _, err := b.s.GenerateArtwork(b.ctx, tt.ID); err != nil {
 		t.Fatal(err)
 	}
 	at, err := b.s.AdminTitle(b.ctx, tt.ID)
@@ -46,8 +46,8 @@ func TestGenerateArtwork(t *testing.T) {
 	}
 
 	// Again: the same images under the same keys; nothing new is stored.
-	if err := b.s.GenerateArtwork(b.ctx, tt.ID); err != nil {
-		t.Fatal(err)
+	if drawn, err := b.s.GenerateArtwork(b.ctx, tt.ID); err != nil || drawn {
+		t.Fatalf("second run: drawn %v, %v", drawn, err)
 	}
 	again, _ := b.s.AdminTitle(b.ctx, tt.ID)
 	if again.Artwork.Poster.Sizes[0].URL != p.Sizes[0].URL || len(b.artworkObjects()) != 8 {
@@ -58,7 +58,7 @@ func TestGenerateArtwork(t *testing.T) {
 	if err := b.s.DeleteArtwork(b.ctx, tt.ID, SlotPoster); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.s.GenerateArtwork(b.ctx, tt.ID); err != nil {
+	if _, err := b.s.GenerateArtwork(b.ctx, tt.ID); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ = b.s.AdminTitle(b.ctx, tt.ID); again.Artwork.Poster == nil || again.Artwork.Poster.Sizes[0].URL != p.Sizes[0].URL {
@@ -71,14 +71,14 @@ func TestGenerateArtwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.s.GenerateArtwork(b.ctx, other.ID); err != nil {
+	if _, err := b.s.GenerateArtwork(b.ctx, other.ID); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := b.s.AdminTitle(b.ctx, other.ID)
 	if got.Artwork.Poster.Sizes[0].URL != up.Artwork.Poster.Sizes[0].URL || got.Artwork.Backdrop == nil {
 		t.Fatalf("generate over an upload: %+v", got.Artwork)
 	}
-	if err := b.s.GenerateArtwork(b.ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, ErrTitleNotFound) {
+	if _, err := b.s.GenerateArtwork(b.ctx, "00000000-0000-4000-8000-000000000000"); !errors.Is(err, ErrTitleNotFound) {
 		t.Fatalf("unknown title: %v", err)
 	}
 }

@@ -233,6 +233,7 @@ func (s *Service) SetArtwork(ctx context.Context, titleID, slotName string, body
 	if _, err := s.storeImage(ctx, titleID, sl, im, renditions, false); err != nil {
 		return AdminTitle{}, err
 	}
+	s.bump(ctx)
 	return s.AdminTitle(ctx, titleID)
 }
 
@@ -379,7 +380,8 @@ func averageColor(im *image.RGBA) string {
 }
 
 // storeImage writes the renditions, then points the title's slot at im
-// and removes the image it replaces. With onlyIfEmpty, a slot that holds
+// and removes the image it replaces. The caller invalidates the catalog
+// cache, once for all the slots it stores. With onlyIfEmpty, a slot that holds
 // an image keeps it and im is discarded; stored reports whether im was
 // kept. It returns ErrTitleNotFound.
 func (s *Service) storeImage(ctx context.Context, titleID string, sl slot, im storedImage, renditions []rendition, onlyIfEmpty bool) (stored bool, err error) {
@@ -422,7 +424,6 @@ func (s *Service) storeImage(ctx context.Context, titleID string, sl slot, im st
 		}
 		return false, nil
 	}
-	s.bump(ctx)
 	if !sameKey(old, im.Key) {
 		s.removeImage(ctx, old)
 	}
