@@ -126,10 +126,14 @@ func (s *Service) Listen(ctx context.Context) {
 		s.log.Warn().Msg("notify: no database URL; live inbox updates are off")
 		return
 	}
-	backoff := 100 * time.Millisecond
+	const firstBackoff = 100 * time.Millisecond
+	backoff := firstBackoff
 	for ctx.Err() == nil {
 		err := s.listenOnce(ctx)
-		s.listening.Store(false)
+		if s.listening.Swap(false) {
+			// It was listening: a fresh loss, not a run of failed dials.
+			backoff = firstBackoff
+		}
 		if ctx.Err() != nil {
 			return
 		}
