@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
@@ -144,9 +144,7 @@ func decodeCursor(c string) (time.Time, string, error) {
 	return t, id, nil
 }
 
-var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-func validUUID(s string) bool { return uuidRE.MatchString(s) }
+func validUUID(s string) bool { return uuid.Validate(s) == nil }
 
 // Notifications returns a page of userID's inbox, newest first: limit
 // items after cursor (the previous page's NextCursor; "" for the first).

@@ -15,7 +15,8 @@ type Passwords interface {
 	// hash. It returns a validation error naming field when the password is
 	// not acceptable.
 	SetTx(ctx context.Context, tx *sqlx.Tx, userID, email, field, password string) error
-	// Verify returns ErrWrongPassword when password is not the user's.
+	// Verify returns an error coded wrong_password (apperr.Forbidden) when
+	// password is not the user's.
 	Verify(ctx context.Context, userID, password string) error
 	// RevokeSessionsTx signs the user out of every session but keep ("" for all).
 	RevokeSessionsTx(ctx context.Context, tx *sqlx.Tx, userID, keep, reason string) error

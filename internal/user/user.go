@@ -57,16 +57,6 @@ type Account struct {
 	CreatedAt     time.Time `json:"created_at"`
 }
 
-// IsAdmin reports whether the account holds the admin role.
-func (a Account) IsAdmin() bool {
-	for _, r := range a.Roles {
-		if r == RoleAdmin {
-			return true
-		}
-	}
-	return false
-}
-
 // Profile is one person's profile within an account.
 type Profile struct {
 	ID            string    `json:"id"`
@@ -87,7 +77,6 @@ var (
 	ErrProfileLimit      = apperr.New(apperr.Conflict, "profile_limit_reached", fmt.Sprintf("An account can have at most %d profiles.", MaxProfiles))
 	ErrProfileNameTaken  = apperr.New(apperr.Conflict, "profile_name_taken", "Another profile already has this name.")
 	ErrLastProfile       = apperr.New(apperr.Conflict, "last_profile", "An account keeps at least one profile.")
-	ErrWrongPassword     = apperr.New(apperr.Forbidden, "wrong_password", "The password is not correct.")
 	ErrWrongPIN          = apperr.New(apperr.Forbidden, "wrong_pin", "The PIN is not correct.")
 	ErrPINRequired       = apperr.New(apperr.Forbidden, "pin_required", "This profile is protected by a PIN.")
 	ErrPINLocked         = apperr.New(apperr.RateLimited, "pin_locked", "Too many wrong PINs; try again later.")
@@ -309,7 +298,8 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (Account, error
 
 // ChangeEmail asks to move the account to a new address, confirmed by the
 // account's password. The address changes when the link sent to it is used.
-// It returns ErrWrongPassword, ErrEmailTaken, or a validation error.
+// It returns the Passwords error for a wrong password (code
+// wrong_password), ErrEmailTaken, or a validation error.
 func (s *Service) ChangeEmail(ctx context.Context, accountID, newEmail, password string) error {
 	addr, key, err := NormalizeEmail("email", newEmail)
 	if err != nil {
@@ -337,7 +327,8 @@ func (s *Service) ChangeEmail(ctx context.Context, accountID, newEmail, password
 
 // ChangePassword replaces the password after checking the current one and
 // signs out every other session (keep is the caller's session). It returns
-// ErrWrongPassword or a validation error on new_password.
+// the Passwords error for a wrong password (code wrong_password) or a
+// validation error on new_password.
 func (s *Service) ChangePassword(ctx context.Context, accountID, keep, current, next string) error {
 	if err := s.passwords.Verify(ctx, accountID, current); err != nil {
 		return err
