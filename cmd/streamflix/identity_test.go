@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -61,10 +62,12 @@ func setupIdentityWith(t *testing.T, two bool, more map[string]string) *identity
 	return id
 }
 
-// call sends a JSON request and decodes a JSON answer into out (if not nil).
+// call sends a JSON request and decodes a JSON answer into out (if not
+// nil). A caller that wants the answer decoded wants a success: an error
+// status fails the test rather than leaving out empty.
 func (id *identity) call(base, method, path, tok string, body any, out any) (int, map[string]any) {
 	id.t.Helper()
-	var rd *bytes.Reader
+	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
@@ -72,12 +75,9 @@ func (id *identity) call(base, method, path, tok string, body any, out any) (int
 		}
 		rd = bytes.NewReader(b)
 	}
-	var resp *http.Response
-	var raw []byte
-	if rd != nil {
-		resp, raw = do(id.t, method, base+path, tok, rd)
-	} else {
-		resp, raw = do(id.t, method, base+path, tok, nil)
+	resp, raw := do(id.t, method, base+path, tok, rd)
+	if out != nil && resp.StatusCode >= 400 {
+		id.t.Fatalf("%s %s: status %d: %s", method, path, resp.StatusCode, raw)
 	}
 	var m map[string]any
 	if len(raw) > 0 {
