@@ -697,17 +697,21 @@ func (s *Service) UpdatePerson(ctx context.Context, id string, in PersonInput) (
 	return Person{ID: id, Name: in.Name}, nil
 }
 
-func refreshPeopleOf(ctx context.Context, tx *sqlx.Tx, personID string) error {
+// titlesOf returns the ids of the titles that credit the person.
+func titlesOf(ctx context.Context, tx *sqlx.Tx, personID string) ([]string, error) {
 	var ids []string
 	if err := tx.SelectContext(ctx, &ids, `SELECT DISTINCT title_id FROM content.title_people WHERE person_id = $1`, personID); err != nil {
-		return fmt.Errorf("titles of person: %w", err)
+		return nil, fmt.Errorf("titles of person: %w", err)
 	}
-	for _, t := range ids {
-		if err := refreshDerived(ctx, tx, t); err != nil {
-			return err
-		}
+	return ids, nil
+}
+
+func refreshPeopleOf(ctx context.Context, tx *sqlx.Tx, personID string) error {
+	ids, err := titlesOf(ctx, tx, personID)
+	if err != nil {
+		return err
 	}
-	return nil
+	return refreshDerived(ctx, tx, ids...)
 }
 
 // DeletePerson removes a person from the catalog and its titles. It
@@ -717,9 +721,9 @@ func (s *Service) DeletePerson(ctx context.Context, id string) error {
 		return ErrPersonNotFound
 	}
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var ids []string
-		if err := tx.SelectContext(ctx, &ids, `SELECT DISTINCT title_id FROM content.title_people WHERE person_id = $1`, id); err != nil {
-			return fmt.Errorf("titles of person: %w", err)
+		ids, err := titlesOf(ctx, tx, id)
+		if err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM content.people WHERE id = $1`, id)
 		if err != nil {
@@ -728,12 +732,7 @@ func (s *Service) DeletePerson(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrPersonNotFound
 		}
-		for _, t := range ids {
-			if err := refreshDerived(ctx, tx, t); err != nil {
-				return err
-			}
-		}
-		return nil
+		return refreshDerived(ctx, tx, ids...)
 	})
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package content
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -388,5 +389,44 @@ func TestCacheInvalidation(t *testing.T) {
 	home, _ := other.HomeJSON(b.ctx, adult)
 	if !strings.Contains(string(home.Body), "After") {
 		t.Fatalf("home: %s", home.Body)
+	}
+}
+
+// TestPersonChangesReachSearch: renaming or deleting a person refreshes
+// the search text of every title that credits them.
+func TestPersonChangesReachSearch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	p, err := b.s.CreatePerson(b.ctx, PersonInput{Name: "Harold Lloyd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	credit := []CreditInput{{PersonID: p.ID, Role: RoleActor}}
+	b.title(TitleInput{Name: "Safety Last", People: credit})
+	b.title(TitleInput{Name: "The Freshman", People: credit})
+	found := func(q string) string {
+		t.Helper()
+		page, err := b.s.Search(b.ctx, adult, q, Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := names(page.Items)
+		sort.Strings(n)
+		return strings.Join(n, ",")
+	}
+	if got := found("lloyd"); got != "Safety Last,The Freshman" {
+		t.Fatalf("before: %q", got)
+	}
+	if _, err := b.s.UpdatePerson(b.ctx, p.ID, PersonInput{Name: "Harold Quixote"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := found("quixote"); got != "Safety Last,The Freshman" {
+		t.Fatalf("after rename: %q", got)
+	}
+	if err := b.s.DeletePerson(b.ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := found("quixote"); got != "" {
+		t.Fatalf("after delete: %q", got)
 	}
 }

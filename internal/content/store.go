@@ -252,14 +252,14 @@ func seasons(ctx context.Context, q sqlx.QueryerContext, titleID string) ([]Seas
 	return out, nil
 }
 
-// refreshDerived recomputes the title's people_text (for search) and
-// playable flag after a write.
-func refreshDerived(ctx context.Context, e sqlx.ExecerContext, titleID string) error {
+// refreshDerived recomputes the titles' people_text (for search) and
+// playable flag after a write, in one statement however many they are.
+func refreshDerived(ctx context.Context, e sqlx.ExecerContext, titleIDs ...string) error {
 	_, err := e.ExecContext(ctx, `UPDATE content.titles t SET
 		people_text = coalesce((SELECT string_agg(DISTINCT p.name, ' ') FROM content.title_people tp JOIN content.people p ON p.id = tp.person_id WHERE tp.title_id = t.id), ''),
 		playable = CASE WHEN t.kind = 'movie' THEN t.video_id IS NOT NULL ELSE EXISTS (
 			SELECT 1 FROM content.episodes e JOIN content.seasons s ON s.id = e.season_id WHERE s.title_id = t.id AND e.video_id IS NOT NULL) END
-		WHERE t.id = $1`, titleID)
+		WHERE t.id = ANY($1::uuid[])`, pq.StringArray(titleIDs))
 	if err != nil {
 		return fmt.Errorf("refresh title: %w", err)
 	}
