@@ -1,7 +1,3 @@
-// Package registry is streamflix's service registry: every module registers
-// its name, version, health check, routes and job kinds; every running
-// instance records itself in Postgres (schema "registry") and heartbeats,
-// and instances whose heartbeat is older than the TTL drop out.
 package registry
 
 import (
