@@ -111,7 +111,6 @@ func (c Config) validate() error {
 }
 
 // Deps are the Service's connections and what it needs from other modules.
-// DB, Tokens, Hasher, Counter and Cache are required.
 type Deps struct {
 	DB     *sqlx.DB
 	Tokens *token.Manager
@@ -128,21 +127,6 @@ type Deps struct {
 	// handlers (default: the host of the request's RemoteAddr).
 	ClientIP ClientIPFunc
 	Log      zerolog.Logger
-}
-
-func (d Deps) validate() error {
-	for _, m := range []struct {
-		field string
-		nil   bool
-	}{
-		{"DB", d.DB == nil}, {"Tokens", d.Tokens == nil}, {"Hasher", d.Hasher == nil},
-		{"Counter", d.Counter == nil}, {"Cache", d.Cache == nil},
-	} {
-		if m.nil {
-			return fmt.Errorf("auth: Deps.%s is required", m.field)
-		}
-	}
-	return nil
 }
 
 // Service is the auth module's API.
@@ -162,14 +146,11 @@ type Service struct {
 	now      func() time.Time
 }
 
-// New returns the auth Service. It returns an error naming the field when
-// cfg holds a bad value or a required dependency is missing.
+// New returns the auth Service, or an error naming the field of cfg that
+// holds a bad value.
 func New(cfg Config, d Deps) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	if err := d.validate(); err != nil {
 		return nil, err
 	}
 	if d.ClientIP == nil {

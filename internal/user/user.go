@@ -116,7 +116,6 @@ func (c Config) validate() error {
 }
 
 // Deps are the Service's connections and what it needs from other modules.
-// All but Forgetters are required.
 type Deps struct {
 	DB *sqlx.DB
 	// Passwords is the auth module.
@@ -129,21 +128,6 @@ type Deps struct {
 	// the deletion's transaction.
 	Forgetters []Forgetter
 	Log        zerolog.Logger
-}
-
-func (d Deps) validate() error {
-	for _, m := range []struct {
-		field string
-		nil   bool
-	}{
-		{"DB", d.DB == nil}, {"Passwords", d.Passwords == nil}, {"Hasher", d.Hasher == nil},
-		{"Notifier", d.Notifier == nil}, {"Counter", d.Counter == nil},
-	} {
-		if m.nil {
-			return fmt.Errorf("user: Deps.%s is required", m.field)
-		}
-	}
-	return nil
 }
 
 // Service is the user module's API, used by its HTTP handlers and by other
@@ -160,14 +144,11 @@ type Service struct {
 	now        func() time.Time
 }
 
-// New returns the user Service. It returns an error naming the field when
-// cfg holds a bad value or a required dependency is missing.
+// New returns the user Service, or an error naming the field of cfg that
+// holds a bad value.
 func New(cfg Config, d Deps) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	if err := d.validate(); err != nil {
 		return nil, err
 	}
 	return &Service{db: d.DB, cfg: cfg, passwords: d.Passwords, hasher: d.Hasher, notifier: d.Notifier,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -90,6 +91,16 @@ func wantField(t *testing.T, what string, err error, field string) {
 	}
 }
 
+// onCommit runs f, holding mu, once tx commits: the fakes keep only what a
+// committed transaction did.
+func onCommit(tx *sqlx.Tx, mu *sync.Mutex, f func()) {
+	pg.AfterCommit(tx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		f()
+	})
+}
+
 // passwordsFake is auth: passwords in memory, kept only when the
 // transaction commits.
 type passwordsFake struct {
@@ -102,11 +113,7 @@ func (f *passwordsFake) SetTx(_ context.Context, tx *sqlx.Tx, userID, _, field, 
 	if len(pw) < 8 {
 		return apperr.Validation(apperr.FieldError{Field: field, Code: "too_short", Message: "Use at least 8 characters."})
 	}
-	pg.AfterCommit(tx, func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.m[userID] = pw
-	})
+	onCommit(tx, &f.mu, func() { f.m[userID] = pw })
 	return nil
 }
 
@@ -122,11 +129,7 @@ func (f *passwordsFake) Verify(_ context.Context, userID, pw string) error {
 }
 
 func (f *passwordsFake) RevokeSessionsTx(_ context.Context, tx *sqlx.Tx, userID, keep, reason string) error {
-	pg.AfterCommit(tx, func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.revoked = append(f.revoked, userID+" "+keep+" "+reason)
-	})
+	onCommit(tx, &f.mu, func() { f.revoked = append(f.revoked, userID+" "+keep+" "+reason) })
 	return nil
 }
 
@@ -163,11 +166,7 @@ type outboxFake struct {
 }
 
 func (f *outboxFake) EnqueueTx(_ context.Context, tx *sqlx.Tx, n Notification) error {
-	pg.AfterCommit(tx, func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.sent = append(f.sent, n)
-	})
+	onCommit(tx, &f.mu, func() { f.sent = append(f.sent, n) })
 	return nil
 }
 
@@ -191,23 +190,14 @@ type forgetterFake struct {
 }
 
 func (f *forgetterFake) ForgetUserTx(_ context.Context, tx *sqlx.Tx, userID string) error {
-	pg.AfterCommit(tx, func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.ids = append(f.ids, userID)
-	})
+	onCommit(tx, &f.mu, func() { f.ids = append(f.ids, userID) })
 	return nil
 }
 
 func (f *forgetterFake) forgot(userID string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, id := range f.ids {
-		if id == userID {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(f.ids, userID)
 }
 
 func TestNew(t *testing.T) {
@@ -216,16 +206,14 @@ func TestNew(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		cfg   Config
-		deps  Deps
 		field string
 	}{
-		{"ErrPublicURL", Config{PublicURL: "ftp://streamflix.test"}, deps, "PublicURL"},
-		{"ErrVerifyTTL", Config{PublicURL: "https://streamflix.test", VerifyTTL: -time.Hour}, deps, "VerifyTTL"},
-		{"ErrPasswords", Config{PublicURL: "https://streamflix.test"}, Deps{DB: deps.DB, Hasher: deps.Hasher, Notifier: deps.Notifier, Counter: deps.Counter}, "Passwords"},
+		{"ErrPublicURL", Config{PublicURL: "ftp://streamflix.test"}, "PublicURL"},
+		{"ErrVerifyTTL", Config{PublicURL: "https://streamflix.test", VerifyTTL: -time.Hour}, "VerifyTTL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := New(tc.cfg, tc.deps); err == nil || !strings.Contains(err.Error(), "."+tc.field+" ") {
+			if _, err := New(tc.cfg, deps); err == nil || !strings.Contains(err.Error(), "."+tc.field+" ") {
 				t.Fatalf("New = %v, want an error naming %s", err, tc.field)
 			}
 		})
