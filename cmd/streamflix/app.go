@@ -315,17 +315,21 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	m.Notify.SetInserter(jobs)
 	hasher := password.NewHasher(password.OWASP, 0)
 	accounts := &authAccounts{}
-	m.Auth = auth.NewService(auth.Config{PublicURL: cfg.PublicURL, CacheSessions: m.Store.Backend == cache.BackendRedis}, auth.Deps{
+	if m.Auth, err = auth.New(auth.Config{PublicURL: cfg.PublicURL, CacheSessions: m.Store.Backend == cache.BackendRedis}, auth.Deps{
 		DB: m.DB, Tokens: tokens, Hasher: hasher, Accounts: accounts, Profiles: accounts, Notifier: authNotifier{m.Notify},
-		Counter: m.Store.Counter, Cache: m.Store.Cache, Queue: jobs, Log: m.Log,
-	})
-	m.Users = user.NewService(user.Config{PublicURL: cfg.PublicURL}, user.Deps{
+		Counter: m.Store.Counter, Cache: m.Store.Cache, Queue: jobs, ClientIP: clientIP, Log: m.Log,
+	}); err != nil {
+		return err
+	}
+	if m.Users, err = user.New(user.Config{PublicURL: cfg.PublicURL}, user.Deps{
 		DB: m.DB, Passwords: m.Auth, Hasher: hasher, Notifier: userNotifier{m.Notify}, Counter: m.Store.Counter,
 		Forgetters: []user.Forgetter{m.Auth}, Log: m.Log,
-	})
+	}); err != nil {
+		return err
+	}
 	accounts.u, recipients.u = m.Users, m.Users
-	m.Registry.Add(user.NewHandler(m.Users).Module(m.Version))
-	m.Registry.Add(auth.NewHandler(m.Auth, clientIP).Module(m.Version))
+	m.Registry.Add(m.Users.Module(m.Version))
+	m.Registry.Add(m.Auth.Module(m.Version))
 	m.Registry.Add(m.Notify.Module(m.Version))
 	if m.Media, err = storage.NewLocal(cfg.MediaDir); err != nil {
 		return fmt.Errorf("MEDIA_DIR: %w", err)
