@@ -36,14 +36,16 @@ type EvalOptions struct {
 }
 
 // DefaultModels returns the candidates of a retrain, MostPop first:
-// popularity (plain and with a 30-day half-life), ItemKNN, RP3β and EASE
-// (which refuses catalogs above easeMaxItems; zero means the default).
+// popularity (plain and with a 30-day half-life), ItemKNN and RP3β with
+// their settings tuned on a validation split (NewTunedItemKNN,
+// NewTunedRP3beta), and EASE with its λ chosen the same way (refusing
+// catalogs above easeMaxItems; zero means the default).
 func DefaultModels(easeMaxItems int) []Model {
 	return []Model{
 		NewMostPop(),
 		NewPopularity(30*24*time.Hour, nil),
-		NewItemKNN(100),
-		NewRP3beta(),
+		NewTunedItemKNN(),
+		NewTunedRP3beta(),
 		&EASE{MaxItems: easeMaxItems},
 	}
 }
@@ -144,13 +146,18 @@ func Eval(w io.Writer, opts EvalOptions) error {
 		}
 		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%.4f\t%d\t%s\t%s\t%s\t\n", r.Model, r.Precision, r.Recall, r.RecallPlain, r.NDCG,
 			r.Users, r.FitTime.Round(time.Millisecond), mib(r.PeakHeap), mib(r.Allocated))
-		if e, ok := m.(*EASE); ok && e.ValidationNDCG() != nil {
-			notes = append(notes, "EASE λ chosen by NDCG@10 on a validation split of train: "+lambdaLine(e))
+		switch m := m.(type) {
+		case *EASE:
+			if m.ValidationNDCG() != nil {
+				notes = append(notes, "EASE λ chosen by NDCG@10 on a validation split of train: "+lambdaLine(m))
+			}
+		case *Tuned:
+			notes = append(notes, r.Model+" chosen by NDCG@10 on a validation split of train: "+tunedLine(m))
 		}
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nR@%d = hits/min(%d, |test|) (Liang et al. 2018); R@%d plain = hits/|test|.\n", k, k, k)
-	fmt.Fprintln(w, "fit = wall time of Fit (EASE's includes its λ search); peak heap = highest live heap during Fit above the heap before it.")
+	fmt.Fprintln(w, "fit = wall time of Fit, including the search over settings on a validation split of train; peak heap = highest live heap during Fit above the heap before it.")
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
 	}
@@ -160,8 +167,16 @@ func Eval(w io.Writer, opts EvalOptions) error {
 		if err != nil {
 			return fmt.Errorf("select: %w", err)
 		}
-		fmt.Fprintf(w, "\nselector (validation split of train, seed %d): Top picks from %s, validation NDCG@%d %.4f\n",
-			opts.Seed, sel.Best.Name(), k, sel.BestResult.NDCG)
+		parts := make([]string, len(sel.Results))
+		for n, r := range sel.Results {
+			if r.Err != nil {
+				parts[n] = r.Model + ": refused"
+			} else {
+				parts[n] = fmt.Sprintf("%s: %.4f", r.Model, r.NDCG)
+			}
+		}
+		fmt.Fprintf(w, "\nselector (validation split of train, seed %d): Top picks from %s (validation NDCG@%d: %s)\n",
+			opts.Seed, sel.Best.Name(), k, strings.Join(parts, ", "))
 	}
 	return nil
 }
@@ -194,6 +209,14 @@ func lambdaLine(e *EASE) string {
 		parts[n] = fmt.Sprintf("λ=%g: %.4f", l, s[l])
 	}
 	return fmt.Sprintf("%g (%s)", e.Lambda(), strings.Join(parts, ", "))
+}
+
+func tunedLine(t *Tuned) string {
+	parts := make([]string, len(t.Candidates))
+	for n, c := range t.Candidates {
+		parts[n] = fmt.Sprintf("%s: %.4f", c.Name(), t.ValidationNDCG()[n])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

@@ -61,8 +61,11 @@ func (m *EASE) ValidationNDCG() map[float64]float64 { return m.scores }
 
 // Name implements Model.
 func (m *EASE) Name() string {
-	if m.lambda > 0 {
+	switch {
+	case m.lambda > 0:
 		return fmt.Sprintf("EASE(λ=%g)", m.lambda)
+	case len(m.Lambdas) == 1:
+		return fmt.Sprintf("EASE(λ=%g)", m.Lambdas[0])
 	}
 	return "EASE"
 }

@@ -161,7 +161,6 @@ func (nb *neighbours) similar(i, k int) []Scored {
 	return out
 }
 
-
 // cooccur computes, for every item i, the weighted co-occurrence row
 // acc[j] = Σ_u a(u,i)·b(u,j) over the users u of item i, and calls visit
 // with it; touched lists the j with a contribution (acc is zero

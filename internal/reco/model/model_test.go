@@ -166,7 +166,8 @@ func TestEASEMatchesClosedForm(t *testing.T) {
 
 func TestEASEChoosesLambdaOnValidation(t *testing.T) {
 	t.Parallel()
-	x := planted(t, 11)
+	events, _ := Synthetic(SyntheticConfig{Users: 200, Items: 100, Interactions: 5000, Clusters: 8, Seed: 11})
+	x := build(events)
 	m := &EASE{Lambdas: []float64{1, 100, 100000}}
 	if err := m.Fit(x); err != nil {
 		t.Fatal(err)
@@ -359,5 +360,31 @@ func TestItemKNNIsCosine(t *testing.T) {
 	want := 2 / (math.Sqrt(3) * math.Sqrt(2))
 	if len(sim) != 1 || sim[0].Item != bb || math.Abs(float64(sim[0].Score)-want) > 1e-6 {
 		t.Errorf("Similar(10) = %v, want only item 20 at %.6f", sim, want)
+	}
+}
+
+func TestTuned(t *testing.T) {
+	t.Parallel()
+	x := planted(t, 23)
+	m := &Tuned{Candidates: []Model{
+		&RP3beta{Alpha: 1, Beta: 0.4, TopK: 100},
+		&RP3beta{Alpha: 1, Beta: 0.4, TopK: 1}, // one neighbour per item: clearly worse
+	}}
+	if err := m.Fit(x); err != nil {
+		t.Fatal(err)
+	}
+	s := m.ValidationNDCG()
+	if m.Best() != m.Candidates[0] || s[0] <= s[1] {
+		t.Errorf("chose %s with validation NDCG %v, want the 100-neighbour RP3beta", m.Name(), s)
+	}
+	if m.Name() != m.Candidates[0].Name() {
+		t.Errorf("Name = %q, want the chosen candidate's", m.Name())
+	}
+	// Refitted on all of x: a user's every item is in the model's reach.
+	if rec := Recommend(m, x.NumItems(), x.Row(1), 5, nil); len(rec) != 5 {
+		t.Errorf("%d recommendations", len(rec))
+	}
+	if err := (&Tuned{Candidates: []Model{&EASE{MaxItems: 1}}}).Fit(x); !errors.Is(err, ErrNoModel) || !errors.Is(err, ErrTooManyItems) {
+		t.Errorf("Fit with only a refusing candidate: %v, want ErrNoModel and ErrTooManyItems", err)
 	}
 }
