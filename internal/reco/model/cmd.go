@@ -157,7 +157,7 @@ func Eval(w io.Writer, opts EvalOptions) error {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nR@%d = hits/min(%d, |test|) (Liang et al. 2018); R@%d plain = hits/|test|.\n", k, k, k)
-	fmt.Fprintln(w, "fit = wall time of Fit, including the search over settings on a validation split of train; peak heap = highest live heap during Fit above the heap before it.")
+	fmt.Fprintln(w, "fit = wall time of Fit, including the search over settings on a validation split of train; peak heap = highest HeapAlloc (live + not yet collected) during Fit above the heap before it.")
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
 	}

@@ -32,8 +32,8 @@
 // with |X| the number of interactions and n the number of items. Dense
 // EASE's two n × n float64 matrices cost 45 MB at the 1,682 items of
 // ML-100k, 220 MB at 3,706 (ML-1M), 1.6 GB at 10,000 and 6.4 GB at
-// 20,000, and the time grows with n³ (about 7 s per λ at 2,000 items on
-// one core here, so hours at 20,000): above EASE.MaxItems (default
+// 20,000, and the time grows with n³ (5–7 s per λ at 2,000 items here, so
+// hours at 20,000): above EASE.MaxItems (default
 // DefaultEASEMaxItems = 20,000, RECO_EASE_MAX_ITEMS) it refuses with
 // ErrTooManyItems and a retrain uses the sparse models, whose cost grows
 // with the interactions, not with n². The matrix itself costs 24 bytes

@@ -169,9 +169,10 @@ type Result struct {
 	Metrics
 	// FitTime is the wall time of Fit.
 	FitTime time.Duration
-	// PeakHeap is the highest live heap seen during Fit above the heap
-	// before it (sampled every 5 ms with runtime.ReadMemStats, so
-	// a spike shorter than that may be missed).
+	// PeakHeap is the highest heap in use seen during Fit (HeapAlloc:
+	// live objects and garbage not yet collected) above the heap after a
+	// GC just before it, sampled every 5 ms with runtime.ReadMemStats, so
+	// a spike shorter than that may be missed.
 	PeakHeap uint64
 	// Allocated is the total allocated during Fit.
 	Allocated uint64
