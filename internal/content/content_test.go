@@ -32,7 +32,10 @@ func setup(t *testing.T) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewService(Config{Media: media, MediaURL: "https://cdn.example.com/media/"}, db, c, zerolog.Nop())
+	s, err := New(Config{MediaURL: "https://cdn.example.com/media/"}, Deps{DB: db, Cache: c, Media: media, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &testBundle{t: t, s: s, ctx: context.Background(), cache: c, media: media}
 }
 
@@ -371,7 +374,10 @@ func TestCacheInvalidation(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	// A second service on the same database and cache stands for another instance.
-	other := NewService(Config{}, b.s.db, b.cache, zerolog.Nop())
+	other, err := New(Config{}, Deps{DB: b.s.db, Cache: b.cache, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tt := b.title(TitleInput{Name: "Before"})
 	first, err := other.TitleJSON(b.ctx, adult, tt.ID)
 	if err != nil || !strings.Contains(string(first.Body), "Before") || first.ETag != ETag(first.Body) {
