@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/streamflix/streamflix/internal/platform/pg"
 )
@@ -124,23 +123,39 @@ func (s *Service) CreateTitle(ctx context.Context, in TitleInput) (AdminTitle, e
 	if err := in.validate(); err != nil {
 		return AdminTitle{}, err
 	}
-	id := newID()
-	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO content.titles (id, external_key, kind, name, original_name, synopsis, release_year,
-			runtime_minutes, maturity_rating, languages, tags, available_from, available_until, video_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			id, in.ExternalKey, in.Kind, in.Name, in.OriginalName, in.Synopsis, in.ReleaseYear, in.RuntimeMinutes, in.MaturityRating,
-			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.VideoID)
-		if err != nil {
-			return mapErr(err)
-		}
-		return s.setRelations(ctx, tx, id, in)
-	})
-	if err != nil {
+	rec := in.record(newID(), false)
+	rec.status = StatusDraft
+	if err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error { return writeTitle(ctx, tx, rec) }); err != nil {
 		return AdminTitle{}, err
 	}
 	s.bump(ctx)
-	return s.AdminTitle(ctx, id)
+	return s.AdminTitle(ctx, rec.id)
+}
+
+// record is the title in as writeTitles stores it, its people in billing
+// order; its seasons stay as they are.
+func (in TitleInput) record(id string, existing bool) titleRecord {
+	r := titleRecord{id: id, existing: existing, externalKey: in.ExternalKey, kind: in.Kind, name: in.Name,
+		originalName: in.OriginalName, synopsis: in.Synopsis, releaseYear: in.ReleaseYear, runtimeMinutes: in.RuntimeMinutes,
+		rating: in.MaturityRating, languages: in.Languages, tags: in.Tags, availableFrom: in.AvailableFrom,
+		availableUntil: in.AvailableUntil, videoID: in.VideoID, genres: in.Genres}
+	for i, c := range in.People {
+		r.credits = append(r.credits, credit{PersonID: strings.ToLower(c.PersonID), Role: c.Role, Character: c.Character, Position: i})
+	}
+	return r
+}
+
+// writeTitle writes one title with writeTitles: a new title whose key is
+// taken is ErrExternalKey.
+func writeTitle(ctx context.Context, tx *sqlx.Tx, rec titleRecord) error {
+	written, err := writeTitles(ctx, tx, []titleRecord{rec})
+	if err != nil {
+		return err
+	}
+	if !written[0] {
+		return ErrExternalKey
+	}
+	return nil
 }
 
 // credit checks a credit's role and character; field names the credit.
@@ -151,107 +166,6 @@ func (f *fieldErrs) credit(field, role, character string) {
 		f.add(field+".role", "invalid", "Must be actor, director, writer or creator.")
 	}
 	f.text(field+".character", character, maxNameLen)
-}
-
-// setRelations replaces the title's genres and people and refreshes what
-// derives from them.
-func (s *Service) setRelations(ctx context.Context, tx *sqlx.Tx, id string, in TitleInput) error {
-	f, err := setGenres(ctx, tx, id, in.Genres, true)
-	if err != nil {
-		return err
-	}
-	ids := make([]string, len(in.People))
-	for i, c := range in.People {
-		ids[i] = strings.ToLower(c.PersonID)
-	}
-	var found []string
-	if len(ids) > 0 {
-		if err := tx.SelectContext(ctx, &found, `SELECT id::text FROM content.people WHERE id = ANY($1::uuid[])`, pq.StringArray(ids)); err != nil {
-			return fmt.Errorf("find people: %w", err)
-		}
-	}
-	have := map[string]bool{}
-	for _, p := range found {
-		have[p] = true
-	}
-	var cs []credit
-	for i, c := range in.People {
-		if !have[ids[i]] {
-			f.add(fmt.Sprintf("people[%d].person_id", i), "unknown", "No person has this id.")
-			continue
-		}
-		cs = append(cs, credit{PersonID: ids[i], Role: c.Role, Character: c.Character, Position: i})
-	}
-	if err := f.err(); err != nil {
-		return err
-	}
-	if err := setCredits(ctx, tx, id, cs, true); err != nil {
-		return err
-	}
-	return refreshDerived(ctx, tx, id)
-}
-
-// setGenres replaces the title's genres with those of the given slugs
-// (existing: the title may have genres to clear first). A slug no genre
-// has is a field error genres[i] in the returned list.
-func setGenres(ctx context.Context, tx *sqlx.Tx, id string, slugs []string, existing bool) (fieldErrs, error) {
-	if existing {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM content.title_genres WHERE title_id = $1`, id); err != nil {
-			return nil, fmt.Errorf("clear genres: %w", err)
-		}
-	}
-	if len(slugs) == 0 {
-		return nil, nil
-	}
-	var found []string
-	if err := tx.SelectContext(ctx, &found, `WITH g AS (SELECT id, slug FROM content.genres WHERE slug = ANY($2)),
-		ins AS (INSERT INTO content.title_genres (title_id, genre_id) SELECT $1, id FROM g ON CONFLICT DO NOTHING)
-		SELECT slug FROM g`, id, pq.StringArray(slugs)); err != nil {
-		return nil, fmt.Errorf("set genres: %w", err)
-	}
-	have := map[string]bool{}
-	for _, g := range found {
-		have[g] = true
-	}
-	var f fieldErrs
-	for i, g := range slugs {
-		if !have[g] {
-			f.add(fmt.Sprintf("genres[%d]", i), "unknown", "No genre has this slug.")
-		}
-	}
-	return f, nil
-}
-
-// credit is one row of content.title_people.
-type credit struct {
-	PersonID  string
-	Role      string
-	Character string
-	Position  int
-}
-
-// setCredits replaces the title's people with cs (existing: the title may
-// have some already).
-func setCredits(ctx context.Context, tx *sqlx.Tx, id string, cs []credit, existing bool) error {
-	if existing {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM content.title_people WHERE title_id = $1`, id); err != nil {
-			return fmt.Errorf("clear people: %w", err)
-		}
-	}
-	if len(cs) == 0 {
-		return nil
-	}
-	people, roles, chars := make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs))
-	pos := make([]int64, len(cs))
-	for i, c := range cs {
-		people[i], roles[i], chars[i], pos[i] = c.PersonID, c.Role, c.Character, int64(c.Position)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO content.title_people (title_id, person_id, role, character, position)
-		SELECT $1, p, r, c, n FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[]) AS x (p, r, c, n)`,
-		id, pq.StringArray(people), pq.StringArray(roles), pq.StringArray(chars), pq.Int64Array(pos)); err != nil {
-		return fmt.Errorf("set people: %w", err)
-	}
-	return nil
 }
 
 // AdminTitle returns a title whatever its status, with its people and
@@ -307,15 +221,7 @@ func (s *Service) UpdateTitle(ctx context.Context, id string, in TitleInput) (Ad
 			f.add("kind", "immutable", "The kind of a title cannot change.")
 			return f.err()
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE content.titles SET external_key = $2, name = $3, original_name = $4, synopsis = $5,
-			release_year = $6, runtime_minutes = $7, maturity_rating = $8, languages = $9, tags = $10, available_from = $11,
-			available_until = $12, video_id = $13, updated_at = now() WHERE id = $1`,
-			id, in.ExternalKey, in.Name, in.OriginalName, in.Synopsis, in.ReleaseYear, in.RuntimeMinutes, in.MaturityRating,
-			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.VideoID)
-		if err != nil {
-			return mapErr(err)
-		}
-		return s.setRelations(ctx, tx, id, in)
+		return writeTitle(ctx, tx, in.record(cur.ID, true))
 	})
 	if err != nil {
 		return AdminTitle{}, err
