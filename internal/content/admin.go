@@ -236,16 +236,9 @@ func (s *Service) DeleteTitle(ctx context.Context, id string) error {
 	if !validUUID(id) {
 		return ErrTitleNotFound
 	}
-	var art struct {
-		Poster   []byte `db:"poster"`
-		Backdrop []byte `db:"backdrop"`
-	}
-	err := s.db.GetContext(ctx, &art, `DELETE FROM content.titles WHERE id = $1 RETURNING poster, backdrop`, id)
-	if isNoRows(err) {
-		return ErrTitleNotFound
-	}
+	art, err := deleteTitle(ctx, s.db, id)
 	if err != nil {
-		return fmt.Errorf("delete title: %w", err)
+		return err
 	}
 	s.bump(ctx)
 	s.removeImage(ctx, art.Poster)
@@ -264,14 +257,8 @@ func (s *Service) SetPublished(ctx context.Context, id string, published bool) (
 	if published {
 		status = StatusPublished
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE content.titles SET status = $2,
-		published_at = CASE WHEN $2 = 'published' THEN coalesce(published_at, now()) ELSE published_at END,
-		updated_at = now() WHERE id = $1`, id, status)
-	if err != nil {
-		return AdminTitle{}, fmt.Errorf("publish title: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return AdminTitle{}, ErrTitleNotFound
+	if err := setStatus(ctx, s.db, id, status); err != nil {
+		return AdminTitle{}, err
 	}
 	s.bump(ctx)
 	return s.AdminTitle(ctx, id)
@@ -311,10 +298,8 @@ func (s *Service) CreateSeason(ctx context.Context, titleID string, in SeasonInp
 		if t.Kind != KindSeries {
 			return ErrNotSeries
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO content.seasons (id, title_id, number, name, synopsis, year) VALUES ($1, $2, $3, $4, $5, $6)`,
-			id, titleID, in.Number, in.Name, in.Synopsis, in.Year)
-		if err != nil {
-			return mapErr(err)
+		if err := insertSeason(ctx, tx, id, titleID, in); err != nil {
+			return err
 		}
 		return touch(ctx, tx, titleID)
 	})
@@ -325,23 +310,14 @@ func (s *Service) CreateSeason(ctx context.Context, titleID string, in SeasonInp
 	return s.Season(ctx, id)
 }
 
-// touch marks a title updated and refreshes what derives from its parts.
-func touch(ctx context.Context, tx *sqlx.Tx, titleID string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE content.titles SET updated_at = now() WHERE id = $1`, titleID); err != nil {
-		return fmt.Errorf("touch title: %w", err)
-	}
-	return refreshDerived(ctx, tx, titleID)
-}
-
 // Season returns a season with its episodes, or ErrSeasonNotFound.
 func (s *Service) Season(ctx context.Context, id string) (Season, error) {
 	if !validUUID(id) {
 		return Season{}, ErrSeasonNotFound
 	}
-	var row seasonRow
-	err := s.db.GetContext(ctx, &row, `SELECT `+seasonCols+` FROM content.seasons s WHERE s.id = $1`, id)
+	row, err := findSeason(ctx, s.db, id)
 	if err != nil {
-		return Season{}, notFound(err, ErrSeasonNotFound)
+		return Season{}, err
 	}
 	all, err := seasons(ctx, s.db, row.TitleID)
 	if err != nil {
@@ -364,8 +340,7 @@ func (s *Service) UpdateSeason(ctx context.Context, id string, in SeasonInput) (
 	if !validUUID(id) {
 		return Season{}, ErrSeasonNotFound
 	}
-	if err := s.changeTitle(ctx, ErrSeasonNotFound, `UPDATE content.seasons SET number = $2, name = $3, synopsis = $4, year = $5 WHERE id = $1 RETURNING title_id`,
-		id, in.Number, in.Name, in.Synopsis, in.Year); err != nil {
+	if err := s.changeTitle(ctx, ErrSeasonNotFound, updateSeasonSQL, id, in.Number, in.Name, in.Synopsis, in.Year); err != nil {
 		return Season{}, err
 	}
 	return s.Season(ctx, id)
@@ -377,7 +352,7 @@ func (s *Service) DeleteSeason(ctx context.Context, id string) error {
 	if !validUUID(id) {
 		return ErrSeasonNotFound
 	}
-	return s.changeTitle(ctx, ErrSeasonNotFound, `DELETE FROM content.seasons WHERE id = $1 RETURNING title_id`, id)
+	return s.changeTitle(ctx, ErrSeasonNotFound, deleteSeasonSQL, id)
 }
 
 // EpisodeInput creates or replaces an episode.
@@ -415,14 +390,12 @@ func (s *Service) CreateEpisode(ctx context.Context, seasonID string, in Episode
 	}
 	id := newID()
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var titleID string
-		if err := tx.GetContext(ctx, &titleID, `SELECT title_id FROM content.seasons WHERE id = $1 FOR UPDATE`, seasonID); err != nil {
-			return notFound(err, ErrSeasonNotFound)
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO content.episodes (id, season_id, number, name, synopsis, runtime_minutes, video_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, seasonID, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID)
+		titleID, err := lockSeason(ctx, tx, seasonID)
 		if err != nil {
-			return mapErr(err)
+			return err
+		}
+		if err := insertEpisode(ctx, tx, id, seasonID, in); err != nil {
+			return err
 		}
 		return touch(ctx, tx, titleID)
 	})
@@ -438,9 +411,9 @@ func (s *Service) Episode(ctx context.Context, id string) (Episode, error) {
 	if !validUUID(id) {
 		return Episode{}, ErrEpisodeNotFound
 	}
-	var row episodeRow
-	if err := s.db.GetContext(ctx, &row, `SELECT `+episodeCols+` FROM content.episodes e WHERE e.id = $1`, id); err != nil {
-		return Episode{}, notFound(err, ErrEpisodeNotFound)
+	row, err := findEpisode(ctx, s.db, id)
+	if err != nil {
+		return Episode{}, err
 	}
 	return row.episode(), nil
 }
@@ -454,9 +427,7 @@ func (s *Service) UpdateEpisode(ctx context.Context, id string, in EpisodeInput)
 	if !validUUID(id) {
 		return Episode{}, ErrEpisodeNotFound
 	}
-	if err := s.changeTitle(ctx, ErrEpisodeNotFound, `UPDATE content.episodes e SET number = $2, name = $3, synopsis = $4, runtime_minutes = $5, video_id = $6
-		FROM content.seasons s WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`,
-		id, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID); err != nil {
+	if err := s.changeTitle(ctx, ErrEpisodeNotFound, updateEpisodeSQL, id, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID); err != nil {
 		return Episode{}, err
 	}
 	return s.Episode(ctx, id)
@@ -467,8 +438,7 @@ func (s *Service) DeleteEpisode(ctx context.Context, id string) error {
 	if !validUUID(id) {
 		return ErrEpisodeNotFound
 	}
-	return s.changeTitle(ctx, ErrEpisodeNotFound, `DELETE FROM content.episodes e USING content.seasons s
-		WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`, id)
+	return s.changeTitle(ctx, ErrEpisodeNotFound, deleteEpisodeSQL, id)
 }
 
 // changeTitle runs a write to a season or episode that returns the id of
@@ -476,9 +446,9 @@ func (s *Service) DeleteEpisode(ctx context.Context, id string) error {
 // invalidates cached reads. A write that matched nothing returns missing.
 func (s *Service) changeTitle(ctx context.Context, missing error, query string, args ...any) error {
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var titleID string
-		if err := tx.GetContext(ctx, &titleID, query, args...); err != nil {
-			return notFound(mapErr(err), missing)
+		titleID, err := titleOfPart(ctx, tx, missing, query, args...)
+		if err != nil {
+			return err
 		}
 		return touch(ctx, tx, titleID)
 	})
@@ -507,11 +477,7 @@ func (in *GenreInput) validate() error {
 
 // Genres returns every genre, by name.
 func (s *Service) Genres(ctx context.Context) ([]Genre, error) {
-	out := []Genre{}
-	if err := s.db.SelectContext(ctx, &out, `SELECT id, slug, name FROM content.genres ORDER BY name, slug`); err != nil {
-		return nil, fmt.Errorf("list genres: %w", err)
-	}
-	return out, nil
+	return listGenres(ctx, s.db)
 }
 
 // CreateGenre adds a genre. It returns ErrGenreTaken or a validation error.
@@ -520,8 +486,8 @@ func (s *Service) CreateGenre(ctx context.Context, in GenreInput) (Genre, error)
 		return Genre{}, err
 	}
 	g := Genre{ID: newID(), Slug: in.Slug, Name: in.Name}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO content.genres (id, slug, name) VALUES ($1, $2, $3)`, g.ID, g.Slug, g.Name); err != nil {
-		return Genre{}, mapErr(err)
+	if err := insertGenre(ctx, s.db, g); err != nil {
+		return Genre{}, err
 	}
 	s.bump(ctx)
 	return g, nil
@@ -536,21 +502,18 @@ func (s *Service) UpdateGenre(ctx context.Context, id string, in GenreInput) (Ge
 	if !validUUID(id) {
 		return Genre{}, ErrGenreNotFound
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE content.genres SET slug = $2, name = $3 WHERE id = $1`, id, in.Slug, in.Name)
-	if err != nil {
-		return Genre{}, mapErr(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Genre{}, ErrGenreNotFound
+	g := Genre{ID: id, Slug: in.Slug, Name: in.Name}
+	if err := updateGenre(ctx, s.db, g); err != nil {
+		return Genre{}, err
 	}
 	s.bump(ctx)
-	return Genre{ID: id, Slug: in.Slug, Name: in.Name}, nil
+	return g, nil
 }
 
 // DeleteGenre removes a genre from the catalog and its titles. It returns
 // ErrGenreNotFound.
 func (s *Service) DeleteGenre(ctx context.Context, id string) error {
-	return s.deleteByID(ctx, `DELETE FROM content.genres WHERE id = $1`, id, ErrGenreNotFound)
+	return s.deleteByID(ctx, deleteGenreSQL, id, ErrGenreNotFound)
 }
 
 // PersonInput creates or renames a person.
@@ -571,8 +534,8 @@ func (s *Service) CreatePerson(ctx context.Context, in PersonInput) (Person, err
 		return Person{}, err
 	}
 	p := Person{ID: newID(), Name: in.Name}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO content.people (id, name) VALUES ($1, $2)`, p.ID, p.Name); err != nil {
-		return Person{}, fmt.Errorf("create person: %w", err)
+	if err := insertPerson(ctx, s.db, p); err != nil {
+		return Person{}, err
 	}
 	return p, nil
 }
@@ -587,12 +550,8 @@ func (s *Service) UpdatePerson(ctx context.Context, id string, in PersonInput) (
 		return Person{}, ErrPersonNotFound
 	}
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE content.people SET name = $2 WHERE id = $1`, id, in.Name)
-		if err != nil {
-			return fmt.Errorf("rename person: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrPersonNotFound
+		if err := renamePerson(ctx, tx, Person{ID: id, Name: in.Name}); err != nil {
+			return err
 		}
 		return refreshPeopleOf(ctx, tx, id)
 	})
@@ -601,23 +560,6 @@ func (s *Service) UpdatePerson(ctx context.Context, id string, in PersonInput) (
 	}
 	s.bump(ctx)
 	return Person{ID: id, Name: in.Name}, nil
-}
-
-// titlesOf returns the ids of the titles that credit the person.
-func titlesOf(ctx context.Context, tx *sqlx.Tx, personID string) ([]string, error) {
-	var ids []string
-	if err := tx.SelectContext(ctx, &ids, `SELECT DISTINCT title_id FROM content.title_people WHERE person_id = $1`, personID); err != nil {
-		return nil, fmt.Errorf("titles of person: %w", err)
-	}
-	return ids, nil
-}
-
-func refreshPeopleOf(ctx context.Context, tx *sqlx.Tx, personID string) error {
-	ids, err := titlesOf(ctx, tx, personID)
-	if err != nil {
-		return err
-	}
-	return refreshDerived(ctx, tx, ids...)
 }
 
 // DeletePerson removes a person from the catalog and its titles. It
@@ -631,12 +573,8 @@ func (s *Service) DeletePerson(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM content.people WHERE id = $1`, id)
-		if err != nil {
-			return fmt.Errorf("delete person: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrPersonNotFound
+		if err := deletePerson(ctx, tx, id); err != nil {
+			return err
 		}
 		return refreshDerived(ctx, tx, ids...)
 	})
@@ -651,12 +589,8 @@ func (s *Service) deleteByID(ctx context.Context, stmt, id string, notFoundErr e
 	if !validUUID(id) {
 		return notFoundErr
 	}
-	res, err := s.db.ExecContext(ctx, stmt, id)
-	if err != nil {
-		return fmt.Errorf("delete: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFoundErr
+	if err := execOne(ctx, s.db, notFoundErr, stmt, id); err != nil {
+		return err
 	}
 	s.bump(ctx)
 	return nil

@@ -253,15 +253,11 @@ func (s *Service) DeleteArtwork(ctx context.Context, titleID, slotName string) e
 		return ErrTitleNotFound
 	}
 	var old []byte
-	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &old, `SELECT `+sl.column+` FROM content.titles WHERE id = $1 FOR UPDATE`, titleID); err != nil {
-			return notFound(err, ErrTitleNotFound)
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) (err error) {
+		if old, err = lockImage(ctx, tx, titleID, sl); err != nil || old == nil {
+			return err
 		}
-		if old == nil {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE content.titles SET `+sl.column+` = NULL, updated_at = now() WHERE id = $1`, titleID)
-		return err
+		return setImage(ctx, tx, titleID, sl, nil)
 	})
 	if err != nil || old == nil {
 		return err
@@ -403,16 +399,12 @@ func (s *Service) storeImage(ctx context.Context, titleID string, sl slot, im st
 		return false, err
 	}
 	var old []byte
-	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &old, `SELECT `+sl.column+` FROM content.titles WHERE id = $1 FOR UPDATE`, titleID); err != nil {
-			return notFound(err, ErrTitleNotFound)
-		}
-		if onlyIfEmpty && old != nil {
-			return nil
+	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) (err error) {
+		if old, err = lockImage(ctx, tx, titleID, sl); err != nil || (onlyIfEmpty && old != nil) {
+			return err
 		}
 		stored = true
-		_, err := tx.ExecContext(ctx, `UPDATE content.titles SET `+sl.column+` = $2, updated_at = now() WHERE id = $1`, titleID, raw)
-		return err
+		return setImage(ctx, tx, titleID, sl, raw)
 	})
 	if err != nil {
 		// Only when the title is known not to point at im may its objects

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/pg"
@@ -473,23 +472,11 @@ func (imp *importer) genres(ctx context.Context) error {
 			imp.fail("genres", i, "", err)
 			continue
 		}
-		var cur sql.NullString
-		if err := tx.GetContext(ctx, &cur, `SELECT name FROM content.genres WHERE slug = $1`, g.Slug); err != nil && !isNoRows(err) {
-			return fmt.Errorf("import: find genre: %w", err)
-		}
-		switch {
-		case !cur.Valid:
-			_, err = tx.ExecContext(ctx, `INSERT INTO content.genres (id, slug, name) VALUES ($1, $2, $3)`, newID(), g.Slug, g.Name)
-			imp.rep.Genres.Created++
-		case cur.String != g.Name:
-			_, err = tx.ExecContext(ctx, `UPDATE content.genres SET name = $2 WHERE slug = $1`, g.Slug, g.Name)
-			imp.rep.Genres.Updated++
-		default:
-			imp.rep.Genres.Unchanged++
-		}
+		outcome, err := applyGenre(ctx, tx, g)
 		if err != nil {
-			return fmt.Errorf("import: genre %q: %w", g.Slug, err)
+			return fmt.Errorf("import: %w", err)
 		}
+		imp.rep.Genres.count(outcome)
 	}
 	// Genres stand on their own; a dry run keeps them for the titles to see.
 	if imp.dry {
@@ -536,19 +523,15 @@ func (imp *importer) title(ctx context.Context, index int, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT import_row`); err != nil {
-		return fmt.Errorf("import: savepoint: %w", err)
+	if err := savepoint(ctx, tx); err != nil {
+		return fmt.Errorf("import: %w", err)
 	}
 	id, outcome, err := imp.s.applyTitle(ctx, tx, &ct)
-	end := `RELEASE SAVEPOINT import_row`
-	if err != nil || imp.dry {
-		end = `ROLLBACK TO SAVEPOINT import_row`
-	}
 	if err != nil && apperr.From(err) == nil {
 		return err
 	}
-	if _, xerr := tx.ExecContext(ctx, end); xerr != nil {
-		return fmt.Errorf("import: end savepoint: %w", xerr)
+	if xerr := endSavepoint(ctx, tx, err != nil || imp.dry); xerr != nil {
+		return fmt.Errorf("import: %w", xerr)
 	}
 	if err != nil {
 		imp.fail("titles", index, ct.ExternalKey, err)
@@ -911,56 +894,4 @@ func (s *Service) AddTitles(ctx context.Context, ts []NewTitle) (int, error) {
 		s.bump(ctx)
 	}
 	return created, nil
-}
-
-// findByExternalKey returns the id of the title with this external key
-// (keyed), or of the title with this id and no external key (how Export
-// names titles made by hand), locked for update; "" when there is none.
-func findByExternalKey(ctx context.Context, tx *sqlx.Tx, key string) (id string, keyed bool, err error) {
-	err = tx.GetContext(ctx, &id, `SELECT id FROM content.titles WHERE external_key = $1 FOR UPDATE`, key)
-	keyed = err == nil
-	if isNoRows(err) && validUUID(key) {
-		err = tx.GetContext(ctx, &id, `SELECT id FROM content.titles WHERE id = $1 AND external_key IS NULL FOR UPDATE`, key)
-	}
-	if isNoRows(err) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("find title by key: %w", err)
-	}
-	return id, keyed, nil
-}
-
-// personIDs returns the id of the person of each name: the oldest person
-// with exactly that name, or a new person.
-func personIDs(ctx context.Context, tx *sqlx.Tx, names []string) (map[string]string, error) {
-	if len(names) == 0 {
-		return map[string]string{}, nil
-	}
-	var found []struct {
-		Name string `db:"name"`
-		ID   string `db:"id"`
-	}
-	if err := tx.SelectContext(ctx, &found, `SELECT DISTINCT ON (name) name, id FROM content.people
-		WHERE name = ANY($1) ORDER BY name, created_at, id`, pq.StringArray(names)); err != nil {
-		return nil, fmt.Errorf("find people: %w", err)
-	}
-	ids := make(map[string]string, len(names))
-	for _, p := range found {
-		ids[p.Name] = p.ID
-	}
-	var newIDs, newNames []string
-	for _, n := range names {
-		if _, ok := ids[n]; !ok {
-			ids[n] = newID()
-			newIDs, newNames = append(newIDs, ids[n]), append(newNames, n)
-		}
-	}
-	if len(newIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO content.people (id, name) SELECT * FROM unnest($1::uuid[], $2::text[])`,
-			pq.StringArray(newIDs), pq.StringArray(newNames)); err != nil {
-			return nil, fmt.Errorf("create people: %w", err)
-		}
-	}
-	return ids, nil
 }
