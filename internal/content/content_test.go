@@ -436,3 +436,27 @@ func TestPersonChangesReachSearch(t *testing.T) {
 		t.Fatalf("after delete: %q", got)
 	}
 }
+
+// TestExternalKeyTaken: a title's external key is its own, whether
+// another title is created with it or changed to it.
+func TestExternalKeyTaken(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key, other := "noir-1", "noir-2"
+	b.title(TitleInput{Name: "The Third Man", ExternalKey: &key})
+	if _, err := b.s.CreateTitle(b.ctx, TitleInput{Kind: KindMovie, Name: "Copy", MaturityRating: "PG", ExternalKey: &key}); !errors.Is(err, ErrExternalKey) {
+		t.Fatalf("create with a taken key: %v", err)
+	}
+	second := b.title(TitleInput{Name: "Laura", ExternalKey: &other})
+	in, err := b.s.TitleInput(b.ctx, second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.ExternalKey = &key
+	if _, err := b.s.UpdateTitle(b.ctx, second.ID, in); !errors.Is(err, ErrExternalKey) {
+		t.Fatalf("update to a taken key: %v", err)
+	}
+	if n := b.count(`SELECT count(*) FROM content.titles`); n != 2 {
+		t.Fatalf("titles: %d, want 2", n)
+	}
+}
