@@ -334,12 +334,15 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	if m.Media, err = storage.NewLocal(cfg.MediaDir); err != nil {
 		return fmt.Errorf("MEDIA_DIR: %w", err)
 	}
-	var catalogCache cache.Cache = m.Store.Cache
+	var catalogCache content.Cache = m.Store.Cache
 	if m.Config.CatalogCacheTTL == 0 {
 		catalogCache = nil
 	}
-	m.Catalog = content.NewService(content.Config{CacheTTL: m.Config.CatalogCacheTTL, Media: m.Media, MediaURL: cfg.MediaURL}, m.DB, catalogCache, m.Log)
-	m.Registry.Add(content.NewHandler(m.Catalog).Module(m.Version))
+	if m.Catalog, err = content.New(content.Config{CacheTTL: m.Config.CatalogCacheTTL, MediaURL: cfg.MediaURL},
+		content.Deps{DB: m.DB, Cache: catalogCache, Media: m.Media, Log: m.Log}); err != nil {
+		return err
+	}
+	m.Registry.Add(m.Catalog.Module(m.Version))
 	return nil
 }
 
