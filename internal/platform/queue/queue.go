@@ -26,9 +26,11 @@
 // Timeout have passed, within one more rescuer run. New sets the window
 // (Config.RescueAfter) from the queues' job timeouts: the longest
 // JobTimeout of the queues of short jobs (at most MaxShortJobTimeout; never
-// less than DefaultJobTimeout) plus RescueMargin, which is about a minute
-// and a half for streamflix's modules, so a short job of a dead instance
-// runs again within about two minutes. A queue of long jobs (transcodes,
+// less than DefaultJobTimeout) plus RescueMargin: 100 s for streamflix's
+// modules with the default SMTP_TIMEOUT (notify's email jobs may run 90 s),
+// so a short job of a dead instance runs again about two minutes after it
+// started (the window, then up to 30 s until the next rescuer run, and the
+// scheduler's 5 s). A queue of long jobs (transcodes,
 // hours) does not widen the window: its jobs state their own long Timeout,
 // which the rescuer waits out before touching a running one, and its own
 // Concurrency keeps them from holding short jobs back.
