@@ -254,7 +254,10 @@ func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 			var f func() error
 			switch {
 			case ev.n != nil && ev.n.EventID <= last:
-				f = func() error { return sendUnread(ev.unread) }
+				// Sent already, by the catch-up that raced its live event;
+				// its count is no newer than what followed, and a change
+				// since then brings an event of its own.
+				continue
 			case ev.n != nil && ev.n.EventID == last+1:
 				f = func() error {
 					if err := sendN(*ev.n, ev.data); err != nil {
