@@ -133,20 +133,23 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 
+	// Every module brings its workers, periodic jobs and queue.
 	workers := river.NewWorkers()
 	var periodic []*river.PeriodicJob
-	var queues []string
+	var queues []queue.Spec
 	for _, mod := range m.Registry.Modules() {
 		if mod.Workers != nil {
 			mod.Workers(workers)
-			queues = append(queues, mod.Name)
+		}
+		if mod.Queue.Name != "" {
+			queues = append(queues, mod.Queue)
 		}
 		periodic = append(periodic, mod.Periodic...)
 	}
 	m.Queue, err = queue.New(ctx, m.DB, queue.Config{
 		DatabaseURL: cfg.DatabaseURL, Queues: queues, Concurrency: cfg.JobConcurrency, Work: cfg.Workers,
 		Workers: workers, Periodic: periodic, Logger: m.Log, Metrics: queue.NewMetrics(m.Metrics.Registry, m.DB),
-		ID: m.Registry.Self().ID, QueueConcurrency: map[string]int{notify.QueueName: cfg.NotifyWorkers},
+		ID: m.Registry.Self().ID, RescueAfter: cfg.JobRescueAfter,
 	})
 	if err != nil {
 		return err
@@ -304,15 +307,14 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	recipients := &notifyRecipients{}
 	m.Notify, err = notify.New(notify.Config{
 		SMTPHost: cfg.SMTPHost, SMTPPort: cfg.SMTPPort, SMTPUsername: cfg.SMTPUsername, SMTPPassword: cfg.SMTPPassword,
-		SMTPTLS: cfg.SMTPTLS, From: cfg.MailFrom, MailDir: cfg.MailDir, PublicURL: cfg.PublicURL, Workers: cfg.NotifyWorkers,
-		DatabaseURL: cfg.DatabaseURL,
-	}, m.DB, recipients, m.Log)
+		SMTPTLS: cfg.SMTPTLS, SMTPTimeout: cfg.SMTPTimeout, From: cfg.MailFrom, MailDir: cfg.MailDir, PublicURL: cfg.PublicURL,
+		Workers: cfg.NotifyWorkers, DatabaseURL: cfg.DatabaseURL,
+	}, notify.Deps{DB: m.DB, Recipients: recipients, Queue: jobs, Log: m.Log})
 	if err != nil {
 		return err
 	}
 	// The inbox listener runs until ctx ends (SIGTERM), closing live streams so shutdown is not held up.
 	go m.Notify.Listen(ctx)
-	m.Notify.SetInserter(jobs)
 	hasher := password.NewHasher(password.OWASP, 0)
 	accounts := &authAccounts{}
 	if m.Auth, err = auth.New(auth.Config{PublicURL: cfg.PublicURL, CacheSessions: m.Store.Backend == cache.BackendRedis}, auth.Deps{

@@ -1,6 +1,12 @@
 package notify
 
-import "context"
+import (
+	"context"
+	"database/sql"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
 
 // Recipients is what notify needs from the user domain: who a user is, for
 // addressing and wording their email. The composition root adapts the user
@@ -28,4 +34,13 @@ type RecipientsFunc func(ctx context.Context, userID string) (Recipient, error)
 // Recipient calls f.
 func (f RecipientsFunc) Recipient(ctx context.Context, userID string) (Recipient, error) {
 	return f(ctx, userID)
+}
+
+// Queue is where notify inserts its email jobs, in the caller's
+// transaction. queue.Deferred satisfies it, resolving to the River client
+// once that exists.
+type Queue interface {
+	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	// Healthy returns an error while jobs cannot be inserted or worked.
+	Healthy() error
 }

@@ -12,16 +12,25 @@
 //     recording its recipient, subject, Message-ID, status (sending, sent,
 //     failed, skipped), attempts and last error, written in batches shared
 //     by the jobs running at the same time (batch.go);
-//   - River queue "notify" and the job kind "notify.email" (EmailArgs);
+//   - River queue "notify" (Config.Workers jobs at once per instance) and
+//     the job kind "notify.email" (EmailArgs, jobs.go), each job allowed
+//     EmailTimeoutFactor × SMTPTimeout (90 s by default); a job of a
+//     crashed instance runs again once that and the queue's rescue window
+//     have passed (internal/platform/queue);
 //   - the Mailer adapters: SMTPMailer (SMTP through wneessen/go-mail, its
 //     connections kept open and reused) and DirMailer (.eml files, for
 //     development).
 //
-// notify needs:
-//   - Recipients (deps.go): a user's address, name and locale, from the
-//     user domain;
-//   - an Inserter (the River client), set after the queue is built, since
-//     the queue needs notify's workers first (SetInserter).
+// notify needs (Deps; the interfaces are in deps.go):
+//   - Recipients: a user's address, name and locale, from the user domain;
+//   - Queue: the River client to insert jobs with, as a handle that
+//     resolves when called (queue.Deferred), since the client needs
+//     notify's workers first.
+//
+// Its SQL is in store.go (deliveries, secrets), store_inbox.go and
+// store_prefs.go; its routes in http.go (Handler); its registry entry in
+// module.go. A new kind is one line in kind.go's kinds table and its
+// template files under templates/<locale>/.
 //
 // Delivery is at least once. A job that is retried after a crash between
 // the SMTP server accepting the message and notify recording it sends the

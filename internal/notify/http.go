@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -32,51 +31,58 @@ type ReadAll struct {
 	Marked int64 `json:"marked"`
 }
 
-// routes mounts notify's routes.
-func (s *Service) routes(r api.Routes) {
+// Handler serves notify's routes over a Service.
+type Handler struct{ s *Service }
+
+// NewHandler returns the HTTP handler of s.
+func NewHandler(s *Service) *Handler { return &Handler{s: s} }
+
+// Routes mounts notify's routes: the inbox and its live stream, the
+// preferences, one-click unsubscribe and the operators' failed deliveries.
+func (h *Handler) Routes(r api.Routes) {
 	const tag = "notifications"
 	r.Handle(api.Op{Method: "GET", Path: "/notifications", ID: "notificationsList", Tag: tag, Access: api.User,
 		Summary: "The signed-in user's in-app notifications, newest first.", Params: []api.Param{api.LimitParam, api.CursorParam},
-		Response: NotificationPage{}}, s.handleList)
+		Response: NotificationPage{}}, h.handleList)
 	r.Handle(api.Op{Method: "GET", Path: "/notifications/unread-count", ID: "notificationsUnreadCount", Tag: tag, Access: api.User,
-		Summary: "How many notifications are unread.", Response: UnreadCount{}}, s.handleUnread)
+		Summary: "How many notifications are unread.", Response: UnreadCount{}}, h.handleUnread)
 	r.Handle(api.Op{Method: "GET", Path: "/notifications/stream", ID: "notificationsStream", Tag: tag, Access: api.User, Stream: true,
 		ContentType: "text/event-stream",
 		Summary: "Live inbox updates as Server-Sent Events: `notification` (a Notification, id = its event_id) and `unread` (UnreadCount); " +
 			"a comment every 15 s. Reconnect with Last-Event-ID to receive what was missed.",
-		Params: []api.Param{{Name: "Last-Event-ID", In: "header", Type: "integer", Description: "The last event id received."}}}, s.handleStream)
+		Params: []api.Param{{Name: "Last-Event-ID", In: "header", Type: "integer", Description: "The last event id received."}}}, h.handleStream)
 	r.Handle(api.Op{Method: "POST", Path: "/notifications/read-all", ID: "notificationsReadAll", Tag: tag, Access: api.User,
-		Summary: "Mark every notification read.", Response: ReadAll{}}, s.handleReadAll)
+		Summary: "Mark every notification read.", Response: ReadAll{}}, h.handleReadAll)
 	r.Handle(api.Op{Method: "POST", Path: "/notifications/{id}/read", ID: "notificationRead", Tag: tag, Access: api.User,
 		Summary: "Mark one notification read.", Params: []api.Param{{Name: "id", In: "path", Required: true}},
-		Response: Notification{}}, s.handleRead)
+		Response: Notification{}}, h.handleRead)
 	r.Handle(api.Op{Method: "DELETE", Path: "/notifications/{id}", ID: "notificationDelete", Tag: tag, Access: api.User,
-		Summary: "Delete one notification.", Params: []api.Param{{Name: "id", In: "path", Required: true}}}, s.handleDelete)
+		Summary: "Delete one notification.", Params: []api.Param{{Name: "id", In: "path", Required: true}}}, h.handleDelete)
 	r.Handle(api.Op{Method: "GET", Path: "/notification-preferences", ID: "notificationPreferencesGet", Tag: tag, Access: api.User,
-		Summary: "Which notifications reach the user, per kind and channel (email, in_app).", Response: Preferences{}}, s.handlePrefsGet)
+		Summary: "Which notifications reach the user, per kind and channel (email, in_app).", Response: Preferences{}}, h.handlePrefsGet)
 	r.Handle(api.Op{Method: "PUT", Path: "/notification-preferences", ID: "notificationPreferencesPut", Tag: tag, Access: api.User,
 		Summary: "Turn kinds on or off per channel; essential (account, security, billing) kinds cannot be turned off (422).",
-		Request: PreferencesUpdate{}, Response: Preferences{}}, s.handlePrefsPut)
+		Request: PreferencesUpdate{}, Response: Preferences{}}, h.handlePrefsPut)
 	tokenParam := []api.Param{{Name: "token", Required: true, Description: "The token from the email's unsubscribe link."}}
 	r.Handle(api.Op{Method: "GET", Path: "/unsubscribe", ID: "unsubscribeCheck", Tag: tag, Access: api.Public,
-		Summary: "What an unsubscribe link will turn off.", Params: tokenParam, Response: Unsubscription{}}, s.handleUnsubscribeGet)
+		Summary: "What an unsubscribe link will turn off.", Params: tokenParam, Response: Unsubscription{}}, h.handleUnsubscribeGet)
 	r.Handle(api.Op{Method: "POST", Path: "/unsubscribe", ID: "unsubscribe", Tag: tag, Access: api.Public,
 		Summary: "One-click unsubscribe (RFC 8058): turn that kind of email off, without signing in.", Params: tokenParam,
-		Response: Unsubscription{}}, s.handleUnsubscribePost)
+		Response: Unsubscription{}}, h.handleUnsubscribePost)
 	r.Handle(api.Op{Method: "GET", Path: "/admin/notifications/failed", ID: "adminNotificationsFailed", Tag: "platform", Access: api.Admin,
 		Summary: "Email deliveries that failed for good, newest first. Retry one with POST /api/v1/admin/jobs/{job_id}/retry.",
-		Params:  []api.Param{api.LimitParam, api.CursorParam}, Response: DeliveryPage{}}, s.handleFailed)
+		Params:  []api.Param{api.LimitParam, api.CursorParam}, Response: DeliveryPage{}}, h.handleFailed)
 }
 
 func userID(r *http.Request) string { return api.PrincipalFrom(r.Context()).UserID }
 
-func (s *Service) handleList(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleList(w http.ResponseWriter, r *http.Request) {
 	limit, err := api.Limit(r)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
-	page, err := s.Notifications(r.Context(), userID(r), limit, r.URL.Query().Get("cursor"))
+	page, err := h.s.Notifications(r.Context(), userID(r), limit, r.URL.Query().Get("cursor"))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -84,8 +90,8 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) {
 	api.JSON(w, http.StatusOK, page)
 }
 
-func (s *Service) handleUnread(w http.ResponseWriter, r *http.Request) {
-	n, err := s.UnreadCount(r.Context(), userID(r))
+func (h *Handler) handleUnread(w http.ResponseWriter, r *http.Request) {
+	n, err := h.s.UnreadCount(r.Context(), userID(r))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -93,8 +99,8 @@ func (s *Service) handleUnread(w http.ResponseWriter, r *http.Request) {
 	api.JSON(w, http.StatusOK, UnreadCount{Unread: n})
 }
 
-func (s *Service) handleRead(w http.ResponseWriter, r *http.Request) {
-	n, err := s.MarkRead(r.Context(), userID(r), chi.URLParam(r, "id"))
+func (h *Handler) handleRead(w http.ResponseWriter, r *http.Request) {
+	n, err := h.s.MarkRead(r.Context(), userID(r), chi.URLParam(r, "id"))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -102,8 +108,8 @@ func (s *Service) handleRead(w http.ResponseWriter, r *http.Request) {
 	api.JSON(w, http.StatusOK, n)
 }
 
-func (s *Service) handleReadAll(w http.ResponseWriter, r *http.Request) {
-	n, err := s.MarkAllRead(r.Context(), userID(r))
+func (h *Handler) handleReadAll(w http.ResponseWriter, r *http.Request) {
+	n, err := h.s.MarkAllRead(r.Context(), userID(r))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -111,16 +117,16 @@ func (s *Service) handleReadAll(w http.ResponseWriter, r *http.Request) {
 	api.JSON(w, http.StatusOK, ReadAll{Marked: n})
 }
 
-func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) {
-	if err := s.DeleteNotification(r.Context(), userID(r), chi.URLParam(r, "id")); err != nil {
+func (h *Handler) handleDelete(w http.ResponseWriter, r *http.Request) {
+	if err := h.s.DeleteNotification(r.Context(), userID(r), chi.URLParam(r, "id")); err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Service) handlePrefsGet(w http.ResponseWriter, r *http.Request) {
-	p, err := s.Preferences(r.Context(), userID(r))
+func (h *Handler) handlePrefsGet(w http.ResponseWriter, r *http.Request) {
+	p, err := h.s.Preferences(r.Context(), userID(r))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -128,13 +134,13 @@ func (s *Service) handlePrefsGet(w http.ResponseWriter, r *http.Request) {
 	api.JSON(w, http.StatusOK, p)
 }
 
-func (s *Service) handlePrefsPut(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handlePrefsPut(w http.ResponseWriter, r *http.Request) {
 	var u PreferencesUpdate
 	if err := api.Decode(r, &u); err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
-	p, err := s.UpdatePreferences(r.Context(), userID(r), u)
+	p, err := h.s.UpdatePreferences(r.Context(), userID(r), u)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -142,8 +148,8 @@ func (s *Service) handlePrefsPut(w http.ResponseWriter, r *http.Request) {
 	api.JSON(w, http.StatusOK, p)
 }
 
-func (s *Service) handleUnsubscribeGet(w http.ResponseWriter, r *http.Request) {
-	u, err := s.CheckUnsubscribe(r.Context(), r.URL.Query().Get("token"))
+func (h *Handler) handleUnsubscribeGet(w http.ResponseWriter, r *http.Request) {
+	u, err := h.s.CheckUnsubscribe(r.Context(), r.URL.Query().Get("token"))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -152,10 +158,10 @@ func (s *Service) handleUnsubscribeGet(w http.ResponseWriter, r *http.Request) {
 	api.JSON(w, http.StatusOK, u)
 }
 
-func (s *Service) handleUnsubscribePost(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleUnsubscribePost(w http.ResponseWriter, r *http.Request) {
 	// RFC 8058 posts "List-Unsubscribe=One-Click" as a form; the token is
 	// in the URL, so the body is not needed.
-	u, err := s.Unsubscribe(r.Context(), r.URL.Query().Get("token"))
+	u, err := h.s.Unsubscribe(r.Context(), r.URL.Query().Get("token"))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
@@ -164,13 +170,13 @@ func (s *Service) handleUnsubscribePost(w http.ResponseWriter, r *http.Request) 
 }
 
 // handleStream serves the live inbox as Server-Sent Events.
-func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleStream(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	uid := userID(r)
 	rc := http.NewResponseController(w)
 	// Subscribe before reading the backlog, so nothing falls in between.
-	sub := s.hub.subscribe(uid)
-	defer s.hub.unsubscribe(sub)
+	sub := h.s.hub.subscribe(uid)
+	defer h.s.hub.unsubscribe(sub)
 
 	var last int64
 	var err error
@@ -179,15 +185,15 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 		if err != nil || last < 0 {
 			last = 0
 		}
-	} else if last, err = s.lastEventID(ctx, uid); err != nil {
+	} else if last, err = h.s.lastEventID(ctx, uid); err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
 
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no") // nginx: pass events through at once
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Accel-Buffering", "no") // nginx: pass events through at once
 	w.WriteHeader(http.StatusOK)
 
 	write := func(f func() error) bool {
@@ -212,7 +218,7 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 		return err
 	}
 	catchUp := func() error {
-		ns, err := s.notificationsSince(ctx, uid, last, maxReplay)
+		ns, err := h.s.notificationsSince(ctx, uid, last, maxReplay)
 		if err != nil {
 			return err
 		}
@@ -221,7 +227,7 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 		}
-		c, err := s.UnreadCount(ctx, uid)
+		c, err := h.s.UnreadCount(ctx, uid)
 		if err != nil {
 			return err
 		}
@@ -248,7 +254,10 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 			var f func() error
 			switch {
 			case ev.n != nil && ev.n.EventID <= last:
-				f = func() error { return sendUnread(ev.unread) }
+				// Sent already, by the catch-up that raced its live event;
+				// its count is no newer than what followed, and a change
+				// since then brings an event of its own.
+				continue
 			case ev.n != nil && ev.n.EventID == last+1:
 				f = func() error {
 					if err := sendN(*ev.n, ev.data); err != nil {
@@ -268,76 +277,13 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Delivery is an email delivery as operators see it.
-type Delivery struct {
-	ID        string     `json:"id"`
-	JobID     int64      `json:"job_id"`
-	Kind      string     `json:"kind"`
-	UserID    string     `json:"user_id,omitempty"`
-	To        string     `json:"to"`
-	Subject   string     `json:"subject"`
-	MessageID string     `json:"message_id"`
-	Status    string     `json:"status"`
-	Attempts  int        `json:"attempts"`
-	Error     string     `json:"error,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-	SentAt    *time.Time `json:"sent_at,omitempty"`
-}
-
-// DeliveryPage is GET /api/v1/admin/notifications/failed's body.
-type DeliveryPage struct {
-	Items      []Delivery `json:"items"`
-	NextCursor string     `json:"next_cursor,omitempty"`
-}
-
-// FailedDeliveries returns deliveries that failed for good, newest first.
-// Retrying one is retrying its job (queue admin: POST
-// /api/v1/admin/jobs/{job_id}/retry): the job finds its delivery row and
-// sends. It returns ErrBadCursor for a cursor it did not make.
-func (s *Service) FailedDeliveries(ctx context.Context, limit int, cursor string) (DeliveryPage, error) {
-	where := []string{"status = 'failed'"}
-	var args []any
-	if cursor != "" {
-		t, id, err := decodeCursor(cursor)
-		if err != nil {
-			return DeliveryPage{}, err
-		}
-		args = append(args, t, id)
-		where = append(where, "(created_at, id) < ($1, $2::uuid)")
-	}
-	args = append(args, limit+1)
-	var rows []deliveryRow
-	err := s.db.SelectContext(ctx, &rows, `SELECT `+deliveryColumns+` FROM notify.deliveries WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
-	if err != nil {
-		return DeliveryPage{}, fmt.Errorf("list failed deliveries: %w", err)
-	}
-	page := DeliveryPage{Items: []Delivery{}}
-	for i, d := range rows {
-		if i == limit {
-			page.NextCursor = encodeCursor(rows[i-1].CreatedAt, rows[i-1].ID)
-			break
-		}
-		out := Delivery{ID: d.ID, JobID: d.JobID, Kind: d.Kind, UserID: d.UserID.String, To: d.ToAddress, Subject: d.Subject,
-			MessageID: d.MessageID, Status: d.Status, Attempts: d.Attempts, Error: d.Error.String,
-			CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
-		if d.SentAt.Valid {
-			t := d.SentAt.Time.UTC()
-			out.SentAt = &t
-		}
-		page.Items = append(page.Items, out)
-	}
-	return page, nil
-}
-
-func (s *Service) handleFailed(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) handleFailed(w http.ResponseWriter, r *http.Request) {
 	limit, err := api.Limit(r)
 	if err != nil {
 		api.WriteError(w, r, err)
 		return
 	}
-	page, err := s.FailedDeliveries(r.Context(), limit, r.URL.Query().Get("cursor"))
+	page, err := h.s.FailedDeliveries(r.Context(), limit, r.URL.Query().Get("cursor"))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return

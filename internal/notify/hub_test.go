@@ -13,6 +13,7 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/pg"
 	"github.com/streamflix/streamflix/internal/platform/pgtest"
 	"github.com/streamflix/streamflix/internal/platform/queue"
+	"github.com/streamflix/streamflix/internal/platform/queue/queuetest"
 )
 
 type nopMailer struct{}
@@ -28,17 +29,12 @@ func TestListenBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, url := pgtest.NewDBURL(t)
-	s, err := New(Config{Mailer: nopMailer{}, DatabaseURL: url},
-		db, RecipientsFunc(func(context.Context, string) (Recipient, error) { return Recipient{}, nil }), zerolog.Nop())
+	q := queuetest.Start(t, db, queue.Config{DatabaseURL: url}) // insert-only
+	s, err := New(Config{DatabaseURL: url}, Deps{DB: db, Mailer: nopMailer{}, Queue: q, Log: zerolog.Nop(),
+		Recipients: RecipientsFunc(func(context.Context, string) (Recipient, error) { return Recipient{}, nil })})
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := queue.New(ctx, db, queue.Config{DatabaseURL: url, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = q.Stop(context.Background()) })
-	s.SetInserter(q)
 	lctx, stop := context.WithCancel(ctx)
 	t.Cleanup(stop)
 	go s.Listen(lctx)

@@ -2,18 +2,14 @@ package notify
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/pg"
@@ -51,32 +47,6 @@ var (
 	ErrBadCursor            = apperr.Validation(apperr.FieldError{Field: "cursor", Code: "invalid", Message: "Not a cursor from a previous page."})
 )
 
-type notificationRow struct {
-	ID        string         `db:"id"`
-	UserID    string         `db:"user_id"`
-	Seq       int64          `db:"seq"`
-	Kind      string         `db:"kind"`
-	Title     string         `db:"title"`
-	Body      string         `db:"body"`
-	Data      []byte         `db:"data"`
-	DedupKey  sql.NullString `db:"dedup_key"`
-	ReadAt    sql.NullTime   `db:"read_at"`
-	CreatedAt time.Time      `db:"created_at"`
-}
-
-const notificationColumns = `id, user_id, seq, kind, title, body, data, dedup_key, read_at, created_at`
-
-func (r notificationRow) notification() Notification {
-	n := Notification{ID: r.ID, Kind: Kind(r.Kind), Title: r.Title, Body: r.Body, Data: map[string]string{},
-		CreatedAt: r.CreatedAt.UTC(), EventID: r.Seq}
-	_ = json.Unmarshal(r.Data, &n.Data)
-	if r.ReadAt.Valid {
-		t := r.ReadAt.Time.UTC()
-		n.ReadAt, n.Read = &t, true
-	}
-	return n
-}
-
 // insertNotificationTx adds an inbox row in tx and announces it at commit.
 // A repeated (user, kind, dedup key) adds nothing.
 func (s *Service) insertNotificationTx(ctx context.Context, tx *sqlx.Tx, r Request) error {
@@ -96,52 +66,41 @@ func (s *Service) insertNotificationTx(ctx context.Context, tx *sqlx.Tx, r Reque
 	if err != nil {
 		return err
 	}
-	var seqs []int64
-	err = tx.SelectContext(ctx, &seqs, `
-		WITH s AS (
-			INSERT INTO notify.inbox_seq (user_id, seq) VALUES ($1, 1)
-			ON CONFLICT (user_id) DO UPDATE SET seq = notify.inbox_seq.seq + 1
-			RETURNING seq
-		)
-		INSERT INTO notify.notifications (user_id, seq, kind, title, body, data, dedup_key)
-		SELECT $1, s.seq, $2, $3, $4, $5, $6 FROM s
-		ON CONFLICT DO NOTHING
-		RETURNING seq`, r.UserID, string(r.Kind), title, body, raw, nullString(r.DedupKey))
-	if err != nil {
-		return fmt.Errorf("notify: insert notification: %w", err)
+	seq, err := insertNotification(ctx, tx, notificationRow{
+		UserID: r.UserID, Kind: string(r.Kind), Title: title, Body: body, Data: raw, DedupKey: nullString(r.DedupKey),
+	})
+	if err != nil || seq == 0 { // seq 0: a duplicate
+		return err
 	}
-	if len(seqs) == 0 {
-		return nil // a duplicate
-	}
-	return announce(ctx, tx, r.UserID, seqs[0])
+	return announce(ctx, tx, r.UserID, seq)
 }
 
-// announce tells every instance, once tx commits, that userID's inbox
-// changed.
-func announce(ctx context.Context, q sqlx.ExecerContext, userID string, seq int64) error {
-	_, err := q.ExecContext(ctx, `SELECT pg_notify($1, $2)`, inboxChannel, userID+" "+strconv.FormatInt(seq, 10))
-	if err != nil {
-		return fmt.Errorf("notify: announce: %w", err)
-	}
-	return nil
+// pagePos is a keyset position in a list ordered by (created_at, id),
+// newest first; the zero pagePos is the start.
+type pagePos struct {
+	createdAt time.Time
+	id        string
 }
 
-// cursor encodes a keyset position (created_at, id).
-func encodeCursor(t time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(t.UTC().Format(time.RFC3339Nano) + "|" + id))
+func (p pagePos) zero() bool { return p.id == "" }
+
+// encodeCursor makes the cursor of the page after p.
+func encodeCursor(p pagePos) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(p.createdAt.UTC().Format(time.RFC3339Nano) + "|" + p.id))
 }
 
-func decodeCursor(c string) (time.Time, string, error) {
+// decodeCursor returns ErrBadCursor for a cursor encodeCursor did not make.
+func decodeCursor(c string) (pagePos, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return time.Time{}, "", ErrBadCursor
+		return pagePos{}, ErrBadCursor
 	}
 	ts, id, ok := strings.Cut(string(b), "|")
 	t, err := time.Parse(time.RFC3339Nano, ts)
 	if !ok || err != nil || !validUUID(id) {
-		return time.Time{}, "", ErrBadCursor
+		return pagePos{}, ErrBadCursor
 	}
-	return t, id, nil
+	return pagePos{createdAt: t, id: id}, nil
 }
 
 func validUUID(s string) bool { return uuid.Validate(s) == nil }
@@ -150,28 +109,22 @@ func validUUID(s string) bool { return uuid.Validate(s) == nil }
 // items after cursor (the previous page's NextCursor; "" for the first).
 // It returns ErrBadCursor for a cursor it did not make.
 func (s *Service) Notifications(ctx context.Context, userID string, limit int, cursor string) (NotificationPage, error) {
-	where := []string{"user_id = $1"}
-	args := []any{userID}
+	var after pagePos
 	if cursor != "" {
-		t, id, err := decodeCursor(cursor)
-		if err != nil {
+		var err error
+		if after, err = decodeCursor(cursor); err != nil {
 			return NotificationPage{}, err
 		}
-		args = append(args, t, id)
-		where = append(where, fmt.Sprintf("(created_at, id) < ($%d, $%d::uuid)", len(args)-1, len(args)))
 	}
-	args = append(args, limit+1)
-	var rows []notificationRow
-	err := s.db.SelectContext(ctx, &rows, `SELECT `+notificationColumns+` FROM notify.notifications WHERE `+
-		strings.Join(where, " AND ")+fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+	rows, err := findNotifications(ctx, s.db, userID, after, limit+1)
 	if err != nil {
-		return NotificationPage{}, fmt.Errorf("list notifications: %w", err)
+		return NotificationPage{}, err
 	}
 	page := NotificationPage{Items: make([]Notification, 0, len(rows))}
 	for i, r := range rows {
 		if i == limit {
 			last := rows[i-1]
-			page.NextCursor = encodeCursor(last.CreatedAt, last.ID)
+			page.NextCursor = encodeCursor(pagePos{last.CreatedAt, last.ID})
 			break
 		}
 		page.Items = append(page.Items, r.notification())
@@ -184,15 +137,6 @@ func (s *Service) UnreadCount(ctx context.Context, userID string) (int, error) {
 	return unreadCount(ctx, s.db, userID)
 }
 
-func unreadCount(ctx context.Context, q sqlx.QueryerContext, userID string) (int, error) {
-	var n int
-	err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM notify.notifications WHERE user_id = $1 AND read_at IS NULL`, userID)
-	if err != nil {
-		return 0, fmt.Errorf("count unread: %w", err)
-	}
-	return n, nil
-}
-
 // MarkRead marks one of userID's notifications read (again is fine) and
 // returns it. It returns ErrNotificationNotFound when userID has no
 // notification with that id, another user's included.
@@ -202,14 +146,9 @@ func (s *Service) MarkRead(ctx context.Context, userID, id string) (Notification
 	}
 	var row notificationRow
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		err := tx.GetContext(ctx, &row, `
-			UPDATE notify.notifications SET read_at = coalesce(read_at, now())
-			WHERE id = $1 AND user_id = $2 RETURNING `+notificationColumns, id, userID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotificationNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("mark notification %s read: %w", id, err)
+		var err error
+		if row, err = markRead(ctx, tx, userID, id); err != nil {
+			return err
 		}
 		return announce(ctx, tx, userID, 0)
 	})
@@ -221,13 +160,9 @@ func (s *Service) MarkRead(ctx context.Context, userID, id string) (Notification
 func (s *Service) MarkAllRead(ctx context.Context, userID string) (int64, error) {
 	var n int64
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE notify.notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL`, userID)
-		if err != nil {
-			return fmt.Errorf("mark all read: %w", err)
-		}
-		n, _ = res.RowsAffected()
-		if n == 0 {
-			return nil
+		var err error
+		if n, err = markAllRead(ctx, tx, userID); err != nil || n == 0 {
+			return err
 		}
 		return announce(ctx, tx, userID, 0)
 	})
@@ -241,12 +176,8 @@ func (s *Service) DeleteNotification(ctx context.Context, userID, id string) err
 		return ErrNotificationNotFound
 	}
 	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM notify.notifications WHERE id = $1 AND user_id = $2`, id, userID)
-		if err != nil {
-			return fmt.Errorf("delete notification %s: %w", id, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotificationNotFound
+		if err := deleteNotification(ctx, tx, userID, id); err != nil {
+			return err
 		}
 		return announce(ctx, tx, userID, 0)
 	})
@@ -255,24 +186,16 @@ func (s *Service) DeleteNotification(ctx context.Context, userID, id string) err
 // notificationsSince returns userID's notifications with an event id above
 // after, oldest first (at most limit).
 func (s *Service) notificationsSince(ctx context.Context, userID string, after int64, limit int) ([]Notification, error) {
-	var rows []notificationRow
-	err := s.db.SelectContext(ctx, &rows, `SELECT `+notificationColumns+` FROM notify.notifications
-		WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, userID, after, limit)
+	rows, err := findNotificationsSince(ctx, s.db, userID, after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("notifications since %d: %w", after, err)
+		return nil, err
 	}
-	out := make([]Notification, len(rows))
-	for i, r := range rows {
-		out[i] = r.notification()
-	}
-	return out, nil
+	return notifications(rows), nil
 }
 
 // lastEventID returns the newest event id handed out to userID (0: none).
 func (s *Service) lastEventID(ctx context.Context, userID string) (int64, error) {
-	var seq int64
-	err := s.db.GetContext(ctx, &seq, `SELECT coalesce((SELECT seq FROM notify.inbox_seq WHERE user_id = $1), 0)`, userID)
-	return seq, err
+	return lastEventID(ctx, s.db, userID)
 }
 
 // notificationsBySeq returns the notifications of the (user, event id)
@@ -282,38 +205,12 @@ func (s *Service) notificationsBySeq(ctx context.Context, keys []change) (map[ch
 	if len(keys) == 0 {
 		return out, nil
 	}
-	users := make(pq.StringArray, len(keys))
-	seqs := make(pq.Int64Array, len(keys))
-	for i, k := range keys {
-		users[i], seqs[i] = k.userID, k.seq
-	}
-	var rows []notificationRow
-	err := s.db.SelectContext(ctx, &rows, `SELECT `+notificationColumns+` FROM notify.notifications
-		WHERE (user_id, seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`, users, seqs)
+	rows, err := findNotificationsBySeq(ctx, s.db, keys)
 	if err != nil {
-		return nil, fmt.Errorf("read notifications: %w", err)
+		return nil, err
 	}
 	for _, r := range rows {
 		out[change{userID: r.UserID, seq: r.Seq}] = r.notification()
-	}
-	return out, nil
-}
-
-// unreadCounts returns how many notifications of each user are unread
-// (users with none are absent).
-func unreadCounts(ctx context.Context, q sqlx.QueryerContext, users []string) (map[string]int, error) {
-	var rows []struct {
-		UserID string `db:"user_id"`
-		N      int    `db:"n"`
-	}
-	err := sqlx.SelectContext(ctx, q, &rows, `SELECT user_id, count(*) AS n FROM notify.notifications
-		WHERE user_id = ANY($1) AND read_at IS NULL GROUP BY user_id`, pq.StringArray(users))
-	if err != nil {
-		return nil, fmt.Errorf("count unread: %w", err)
-	}
-	out := make(map[string]int, len(rows))
-	for _, r := range rows {
-		out[r.UserID] = r.N
 	}
 	return out, nil
 }

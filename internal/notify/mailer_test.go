@@ -15,6 +15,7 @@ import (
 
 	"github.com/streamflix/streamflix/internal/notify"
 	"github.com/streamflix/streamflix/internal/platform/pgtest"
+	"github.com/streamflix/streamflix/internal/platform/queue"
 )
 
 func testMessage(id string) *notify.Message {
@@ -276,7 +277,7 @@ func TestConfig(t *testing.T) {
 		"From":     {notify.Config{From: "streamflix"}, "MAIL_FROM"},
 		"URL":      {notify.Config{PublicURL: "streamflix.test"}, "PUBLIC_URL"},
 	} {
-		_, err := notify.New(tc.cfg, db, rcpt, zerolog.Nop())
+		_, err := notify.New(tc.cfg, notify.Deps{DB: db, Recipients: rcpt, Queue: &queue.Deferred{}, Log: zerolog.Nop()})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want one naming %s", name, err, tc.want)
 		}

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -16,18 +15,16 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 
 	"github.com/streamflix/streamflix/internal/platform/apperr"
-	"github.com/streamflix/streamflix/internal/registry"
 )
 
 // QueueName is the River queue notify's jobs go to (the module's name).
 const QueueName = "notify"
 
 // Config configures the service. The comment on each field names the
-// environment variable main reads it from and its default; WithDefaults
+// environment variable main reads it from and its default; withDefaults
 // fills the defaults in.
 type Config struct {
 	// SMTPHost (SMTP_HOST) is the SMTP server. Empty (the default) writes
@@ -41,10 +38,14 @@ type Config struct {
 	SMTPUsername, SMTPPassword string
 	// SMTPTLS (SMTP_TLS) is none, starttls (default) or tls.
 	SMTPTLS string
-	// SMTPTimeout bounds connecting and each SMTP command (default 30s).
+	// SMTPTimeout (SMTP_TIMEOUT) bounds connecting and each SMTP command
+	// (default 30s). An email job may run for EmailTimeoutFactor times it
+	// (default 90s): the recipient lookup and an SMTP conversation with a
+	// slow server. A job of a crashed instance is retried once that has
+	// passed.
 	SMTPTimeout time.Duration
 	// Workers (NOTIFY_WORKERS) is how many emails this instance sends at
-	// once: the caller gives notify's queue that many workers, and the SMTP
+	// once: notify's queue gets that many workers (Module), and the SMTP
 	// mailer keeps up to that many connections open between messages
 	// (default 50).
 	Workers int
@@ -67,9 +68,6 @@ type Config struct {
 	// notify.secrets, shared by every instance.
 	UnsubscribeSecret string
 
-	// Mailer, when set, replaces the mailer chosen from the fields above
-	// (for tests, or another transport). Not from the environment.
-	Mailer Mailer
 	// Templates, when set, replaces the embedded templates; it is laid
 	// out like templates/: <locale>/layout.{html,txt} and
 	// <locale>/<kind>.{subject,txt,html}. Not from the environment.
@@ -85,8 +83,12 @@ const (
 	DefaultWorkers     = 50
 )
 
-// WithDefaults returns c with zero fields set to their defaults.
-func (c Config) WithDefaults() Config {
+// EmailTimeoutFactor times Config.SMTPTimeout is how long one email job may
+// run.
+const EmailTimeoutFactor = 3
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
 	if c.SMTPTLS == "" {
 		c.SMTPTLS = TLSStartTLS
 	}
@@ -108,47 +110,59 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// validate names the field at fault, and the variable main reads it from.
 func (c Config) validate() error {
 	switch c.SMTPTLS {
 	case TLSNone, TLSStartTLS, TLSImplicit:
 	default:
-		return fmt.Errorf("notify: SMTP_TLS must be %s, %s or %s, got %q", TLSNone, TLSStartTLS, TLSImplicit, c.SMTPTLS)
+		return fmt.Errorf("notify: Config.SMTPTLS (SMTP_TLS) must be %s, %s or %s, got %q", TLSNone, TLSStartTLS, TLSImplicit, c.SMTPTLS)
 	}
 	if c.SMTPPort < 0 || c.SMTPPort > 65535 {
-		return fmt.Errorf("notify: SMTP_PORT must be between 1 and 65535, got %d", c.SMTPPort)
+		return fmt.Errorf("notify: Config.SMTPPort (SMTP_PORT) must be between 1 and 65535, got %d", c.SMTPPort)
 	}
 	if c.SMTPPassword != "" && c.SMTPUsername == "" {
-		return errors.New("notify: SMTP_PASSWORD is set but SMTP_USERNAME is empty")
+		return errors.New("notify: Config.SMTPPassword (SMTP_PASSWORD) is set but Config.SMTPUsername (SMTP_USERNAME) is empty")
 	}
 	from, err := mail.ParseAddress(c.From)
 	if err != nil || addressDomain(from.Address) == "" {
-		return fmt.Errorf("notify: MAIL_FROM must be an address such as %q, got %q", DefaultFrom, c.From)
+		return fmt.Errorf("notify: Config.From (MAIL_FROM) must be an address such as %q, got %q", DefaultFrom, c.From)
 	}
 	u, err := url.Parse(c.PublicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("notify: PUBLIC_URL must be an absolute http(s) URL, got %q", c.PublicURL)
+		return fmt.Errorf("notify: Config.PublicURL (PUBLIC_URL) must be an absolute http(s) URL, got %q", c.PublicURL)
 	}
 	return nil
 }
 
-// Inserter inserts River jobs in the caller's transaction. *river.Client
-// and *queue.Queue satisfy it.
-type Inserter interface {
-	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+// Deps is what notify is built with.
+type Deps struct {
+	// DB holds schema notify.
+	DB *sqlx.DB
+	// Recipients finds a user's address, name and locale (deps.go).
+	Recipients Recipients
+	// Queue inserts notify's jobs in the caller's transaction. It may
+	// resolve after New (queue.Deferred): River's client needs notify's
+	// workers first.
+	Queue Queue
+	Log   zerolog.Logger
+	// Mailer, when set, replaces the mailer chosen from Config (for tests,
+	// or another transport).
+	Mailer Mailer
 }
 
 // Service sends notifications. Build it with New.
 type Service struct {
 	db         *sqlx.DB
 	recipients Recipients
+	queue      Queue
 	log        zerolog.Logger
 	tmpl       *templates
 	mailer     Mailer
 	from       mail.Address
 	domain     string // of From, for Message-IDs
 	appURL     string
+	workers    int
 	jobTimeout time.Duration
-	inserter   atomic.Pointer[Inserter]
 	// The email jobs' delivery records, written in batches.
 	begin *batcher[deliveryRow, begun]
 	sent  *batcher[string, struct{}]
@@ -161,20 +175,22 @@ type Service struct {
 }
 
 // New parses and test-renders every kind's templates and picks the mailer:
-// SMTP when cfg.SMTPHost is set, otherwise .eml files in cfg.MailDir. It
-// returns an error naming the setting at fault, or the kind, file and field
-// of a broken template. It does not connect to the SMTP server. Call
-// SetInserter before EnqueueTx.
-func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*Service, error) {
-	cfg = cfg.WithDefaults()
+// deps.Mailer when set, else SMTP when cfg.SMTPHost is set, otherwise .eml
+// files in cfg.MailDir. It returns an error naming the setting at fault,
+// the missing dependency, or the kind, file and field of a broken
+// template. It does not connect to the SMTP server, nor use deps.Queue.
+func New(cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if db == nil {
-		return nil, errors.New("notify: nil database")
-	}
-	if recipients == nil {
-		return nil, errors.New("notify: nil Recipients")
+	switch {
+	case deps.DB == nil:
+		return nil, errors.New("notify: Deps.DB is nil")
+	case deps.Recipients == nil:
+		return nil, errors.New("notify: Deps.Recipients is nil")
+	case deps.Queue == nil:
+		return nil, errors.New("notify: Deps.Queue is nil")
 	}
 	if err := checkKinds(kinds); err != nil {
 		return nil, err
@@ -192,13 +208,13 @@ func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*S
 		return nil, err
 	}
 	from, _ := mail.ParseAddress(cfg.From) // validated
+	db := deps.DB
 	s := &Service{
-		db: db, recipients: recipients, log: log.With().Str("module", "notify").Logger(),
+		db: db, recipients: deps.Recipients, queue: deps.Queue, log: deps.Log.With().Str("module", "notify").Logger(),
 		tmpl: tmpl, from: *from, domain: addressDomain(from.Address),
-		appURL: strings.TrimRight(cfg.PublicURL, "/"),
-		// Room for the recipient lookup and an SMTP conversation whose
-		// every step may take SMTPTimeout.
-		jobTimeout:  4*cfg.SMTPTimeout + 30*time.Second,
+		appURL:      strings.TrimRight(cfg.PublicURL, "/"),
+		workers:     cfg.Workers,
+		jobTimeout:  EmailTimeoutFactor * cfg.SMTPTimeout,
 		hub:         newHub(),
 		databaseURL: cfg.DatabaseURL,
 	}
@@ -211,7 +227,7 @@ func New(cfg Config, db *sqlx.DB, recipients Recipients, log zerolog.Logger) (*S
 	if cfg.UnsubscribeSecret != "" {
 		s.unsubKey = []byte(cfg.UnsubscribeSecret)
 	}
-	s.mailer = cfg.Mailer
+	s.mailer = deps.Mailer
 	switch {
 	case s.mailer != nil:
 	case cfg.SMTPHost != "":
@@ -239,13 +255,6 @@ func (s *Service) Close() error {
 		return c.Close()
 	}
 	return nil
-}
-
-// SetInserter sets the River client that EnqueueTx inserts through. The
-// client is built after every module has added its workers, notify's
-// included, so it cannot be an argument of New.
-func (s *Service) SetInserter(ins Inserter) {
-	s.inserter.Store(&ins)
 }
 
 // Request asks for one notification.
@@ -287,17 +296,14 @@ const (
 // in tx, so a rolled-back transaction sends nothing, and, for kinds shown
 // in-app, the user's inbox row (announced to live streams at commit). The
 // user's preferences apply: a non-essential kind turned off in a channel
-// is not sent there. A repeated DedupKey is accepted and dropped. It returns ErrUnknownKind or ErrInvalidRequest
-// (wrapped, naming the field) for a request the kind does not accept, and
-// an internal error when the queue is not set or the insert fails.
+// is not sent there. A repeated DedupKey is accepted and dropped. It
+// returns ErrUnknownKind or ErrInvalidRequest (wrapped, naming the field)
+// for a request the kind does not accept, and an internal error when the
+// insert fails (wrapping queue.ErrNotStarted before the queue exists).
 func (s *Service) EnqueueTx(ctx context.Context, tx *sqlx.Tx, r Request) error {
 	args, err := r.validate()
 	if err != nil {
 		return err
-	}
-	insp := s.inserter.Load()
-	if insp == nil {
-		return errors.New("notify: no queue to insert into (SetInserter was not called)")
 	}
 	if r.UserID != "" {
 		email, inApp, err := effectivePreference(ctx, tx, r.UserID, r.Kind)
@@ -320,7 +326,7 @@ func (s *Service) EnqueueTx(ctx context.Context, tx *sqlx.Tx, r Request) error {
 		// (kind, dedup key) for good.
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByPeriod: 24 * time.Hour}
 	}
-	res, err := (*insp).InsertTx(ctx, tx.Tx, args, &opts)
+	res, err := s.queue.InsertTx(ctx, tx.Tx, args, &opts)
 	if err != nil {
 		return fmt.Errorf("notify: enqueue %s: %w", r.Kind, err)
 	}
@@ -377,20 +383,52 @@ func (r Request) validate() (EmailArgs, error) {
 	}, nil
 }
 
-// Module returns notify's registry entry: its routes, email worker, job
-// kinds and health (Postgres reachable and the queue set).
-func (s *Service) Module(version string) registry.Module {
-	return registry.Module{
-		Name:    "notify",
-		Version: version,
-		Health: func(ctx context.Context) error {
-			if s.inserter.Load() == nil {
-				return errors.New("notify: queue not set")
-			}
-			return s.db.PingContext(ctx)
-		},
-		Routes:   s.routes,
-		Workers:  func(w *river.Workers) { river.AddWorker(w, &emailWorker{s: s}) },
-		JobKinds: []string{EmailArgs{}.Kind()},
+// Delivery is an email delivery as operators see it.
+type Delivery struct {
+	ID        string     `json:"id"`
+	JobID     int64      `json:"job_id"`
+	Kind      string     `json:"kind"`
+	UserID    string     `json:"user_id,omitempty"`
+	To        string     `json:"to"`
+	Subject   string     `json:"subject"`
+	MessageID string     `json:"message_id"`
+	Status    string     `json:"status"`
+	Attempts  int        `json:"attempts"`
+	Error     string     `json:"error,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	SentAt    *time.Time `json:"sent_at,omitempty"`
+}
+
+// DeliveryPage is GET /api/v1/admin/notifications/failed's body.
+type DeliveryPage struct {
+	Items      []Delivery `json:"items"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+}
+
+// FailedDeliveries returns deliveries that failed for good, newest first.
+// Retrying one is retrying its job (queue admin: POST
+// /api/v1/admin/jobs/{job_id}/retry): the job finds its delivery row and
+// sends. It returns ErrBadCursor for a cursor it did not make.
+func (s *Service) FailedDeliveries(ctx context.Context, limit int, cursor string) (DeliveryPage, error) {
+	var after pagePos
+	if cursor != "" {
+		var err error
+		if after, err = decodeCursor(cursor); err != nil {
+			return DeliveryPage{}, err
+		}
 	}
+	rows, err := findFailedDeliveries(ctx, s.db, after, limit+1)
+	if err != nil {
+		return DeliveryPage{}, err
+	}
+	page := DeliveryPage{Items: []Delivery{}}
+	for i, d := range rows {
+		if i == limit {
+			page.NextCursor = encodeCursor(pagePos{rows[i-1].CreatedAt, rows[i-1].ID})
+			break
+		}
+		page.Items = append(page.Items, d.delivery())
+	}
+	return page, nil
 }

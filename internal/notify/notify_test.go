@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/mail"
@@ -23,16 +22,15 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 
 	"github.com/streamflix/streamflix/internal/notify"
 	"github.com/streamflix/streamflix/internal/platform/apperr"
-	"github.com/streamflix/streamflix/internal/platform/migrate"
 	"github.com/streamflix/streamflix/internal/platform/pg"
 	"github.com/streamflix/streamflix/internal/platform/pgtest"
 	"github.com/streamflix/streamflix/internal/platform/queue"
+	"github.com/streamflix/streamflix/internal/platform/queue/queuetest"
 )
 
 const (
@@ -48,6 +46,8 @@ type testBundle struct {
 	dbURL string
 	smtp  *smtpServer
 	svc   *notify.Service
+	// queue is the svc's Deps.Queue, set by the start* methods.
+	queue *queue.Deferred
 
 	mu    sync.Mutex
 	users map[string]notify.Recipient
@@ -86,7 +86,8 @@ func setup(t *testing.T, opts ...setupOpts) *testBundle {
 	if o.config != nil {
 		o.config(&cfg)
 	}
-	svc, err := notify.New(cfg, db, notify.RecipientsFunc(b.recipient), zerolog.Nop())
+	b.queue = &queue.Deferred{}
+	svc, err := notify.New(cfg, notify.Deps{DB: db, Recipients: notify.RecipientsFunc(b.recipient), Queue: b.queue, Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,29 +111,21 @@ func (b *testBundle) workers() *river.Workers {
 	return w
 }
 
-// startQueue runs River the way streamflix does (queue.New); work false
-// builds an insert-only client, as on an instance without workers.
+// startQueue runs River the way streamflix does (queue.New), with
+// notify's queue as its Module describes it; work false builds an
+// insert-only client, as on an instance without workers.
 func (b *testBundle) startQueue(t *testing.T, work bool) *queue.Queue {
 	t.Helper()
-	ctx := context.Background()
-	q, err := queue.New(ctx, b.db, queue.Config{
-		DatabaseURL: b.dbURL, Queues: []string{notify.QueueName}, Work: work, Workers: b.workers(),
-		Logger: zerolog.Nop(), FetchPollInterval: 100 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := q.Stop(ctx); err != nil {
-			t.Errorf("stop queue: %v", err)
-		}
-	})
-	b.svc.SetInserter(q)
+	return b.startQueueWith(t, queue.Config{Work: work})
+}
+
+// startQueueWith is startQueue with more settings.
+func (b *testBundle) startQueueWith(t *testing.T, cfg queue.Config) *queue.Queue {
+	t.Helper()
+	mod := b.svc.Module("test")
+	cfg.DatabaseURL, cfg.Workers, cfg.Queues = b.dbURL, b.workers(), []queue.Spec{mod.Queue}
+	q := queuetest.Start(t, b.db, cfg)
+	b.queue.Set(q)
 	return q
 }
 
@@ -141,34 +134,11 @@ type fixedRetry time.Duration
 
 func (d fixedRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(d)) }
 
-// startRetryClient runs a River client that retries failed jobs after
-// delay instead of River's attempt⁴ seconds. queue.Config has no retry
-// policy, so this builds the client directly, on the same driver.
-func (b *testBundle) startRetryClient(t *testing.T, delay time.Duration) *river.Client[*sql.Tx] {
+// startRetryClient runs River with workers, retrying failed jobs after
+// delay instead of River's attempt⁴ seconds.
+func (b *testBundle) startRetryClient(t *testing.T, delay time.Duration) *queue.Queue {
 	t.Helper()
-	client, err := river.NewClient(riverdatabasesql.New(b.db.DB), &river.Config{
-		Schema:            migrate.RiverSchema,
-		Queues:            map[string]river.QueueConfig{notify.QueueName: {MaxWorkers: 5}},
-		Workers:           b.workers(),
-		RetryPolicy:       fixedRetry(delay),
-		FetchPollInterval: 100 * time.Millisecond,
-		Logger:            slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := client.Stop(ctx); err != nil {
-			t.Errorf("stop river: %v", err)
-		}
-	})
-	b.svc.SetInserter(client)
-	return client
+	return b.startQueueWith(t, queue.Config{Work: true, RetryPolicy: fixedRetry(delay)})
 }
 
 // enqueue asks for r in a transaction that commits.
@@ -578,8 +548,8 @@ func TestEnqueueTx(t *testing.T) {
 		err := pg.InTx(context.Background(), b.db, func(tx *sqlx.Tx) error {
 			return b.svc.EnqueueTx(context.Background(), tx, verifyRequest())
 		})
-		if err == nil || !strings.Contains(err.Error(), "SetInserter") {
-			t.Errorf("err = %v, want one naming SetInserter", err)
+		if !errors.Is(err, queue.ErrNotStarted) {
+			t.Errorf("err = %v, want queue.ErrNotStarted", err)
 		}
 		if b.svc.Module("v1").Health(context.Background()) == nil {
 			t.Error("module healthy without a queue")
@@ -847,9 +817,9 @@ func TestNewTemplates(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDB(t)
 	newWith := func(fsys fs.FS) error {
-		_, err := notify.New(notify.Config{Templates: fsys, MailDir: t.TempDir()}, db, notify.RecipientsFunc(func(context.Context, string) (notify.Recipient, error) {
+		_, err := notify.New(notify.Config{Templates: fsys, MailDir: t.TempDir()}, notify.Deps{DB: db, Recipients: notify.RecipientsFunc(func(context.Context, string) (notify.Recipient, error) {
 			return notify.Recipient{}, nil
-		}), zerolog.Nop())
+		}), Queue: &queue.Deferred{}, Log: zerolog.Nop()})
 		return err
 	}
 

@@ -5,9 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -53,35 +51,11 @@ type PreferencesUpdate struct {
 	Items []PreferenceChange `json:"items"`
 }
 
-type prefRow struct {
-	Kind  string `db:"kind"`
-	Email bool   `db:"email"`
-	InApp bool   `db:"in_app"`
-}
-
-// effectivePreference returns whether kind k reaches userID by email and
-// in the inbox: essential kinds always, others as the user chose (default
-// on).
-func effectivePreference(ctx context.Context, q sqlx.QueryerContext, userID string, k Kind) (email, inApp bool, err error) {
-	if k.Essential() {
-		return true, true, nil
-	}
-	var row prefRow
-	err = sqlx.GetContext(ctx, q, &row, `SELECT kind, email, in_app FROM notify.preferences WHERE user_id = $1 AND kind = $2`, userID, string(k))
-	if errors.Is(err, sql.ErrNoRows) {
-		return true, true, nil
-	}
-	if err != nil {
-		return false, false, fmt.Errorf("find preference: %w", err)
-	}
-	return row.Email, row.InApp, nil
-}
-
 // Preferences returns userID's choice for every kind, sorted by kind.
 func (s *Service) Preferences(ctx context.Context, userID string) (Preferences, error) {
-	var rows []prefRow
-	if err := s.db.SelectContext(ctx, &rows, `SELECT kind, email, in_app FROM notify.preferences WHERE user_id = $1`, userID); err != nil {
-		return Preferences{}, fmt.Errorf("list preferences: %w", err)
+	rows, err := findPreferences(ctx, s.db, userID)
+	if err != nil {
+		return Preferences{}, err
 	}
 	set := map[Kind]prefRow{}
 	for _, r := range rows {
@@ -139,18 +113,6 @@ func (s *Service) UpdatePreferences(ctx context.Context, userID string, u Prefer
 	return s.Preferences(ctx, userID)
 }
 
-func setPreference(ctx context.Context, q sqlx.ExecerContext, userID string, c PreferenceChange) error {
-	_, err := q.ExecContext(ctx, `
-		INSERT INTO notify.preferences (user_id, kind, email, in_app) VALUES ($1, $2, coalesce($3, true), coalesce($4, true))
-		ON CONFLICT (user_id, kind) DO UPDATE SET
-			email = coalesce($3, notify.preferences.email), in_app = coalesce($4, notify.preferences.in_app), updated_at = now()`,
-		userID, string(c.Kind), c.Email, c.InApp)
-	if err != nil {
-		return fmt.Errorf("set preference %s: %w", c.Kind, err)
-	}
-	return nil
-}
-
 // Unsubscribe tokens: base64url(kind ":" user id) "." base64url(HMAC-SHA256).
 
 // ErrUnsubscribeToken is returned for an unsubscribe token that was not
@@ -169,12 +131,7 @@ func (s *Service) unsubscribeKey(ctx context.Context) ([]byte, error) {
 	}
 	var fresh [32]byte
 	_, _ = rand.Read(fresh[:])
-	var key []byte
-	err := s.db.GetContext(ctx, &key, `
-		WITH ins AS (
-			INSERT INTO notify.secrets (name, value) VALUES ('unsubscribe', $1) ON CONFLICT (name) DO NOTHING RETURNING value
-		)
-		SELECT value FROM ins UNION ALL SELECT value FROM notify.secrets WHERE name = 'unsubscribe' LIMIT 1`, fresh[:])
+	key, err := findOrCreateSecret(ctx, s.db, "unsubscribe", fresh[:])
 	if err != nil {
 		return nil, fmt.Errorf("notify: unsubscribe key: %w", err)
 	}

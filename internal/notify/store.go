@@ -191,3 +191,50 @@ func errorText(err error) string {
 func nullString(s string) sql.NullString {
 	return sql.NullString{String: s, Valid: s != ""}
 }
+
+// delivery is the operators' view of the row.
+func (d deliveryRow) delivery() Delivery {
+	out := Delivery{ID: d.ID, JobID: d.JobID, Kind: d.Kind, UserID: d.UserID.String, To: d.ToAddress, Subject: d.Subject,
+		MessageID: d.MessageID, Status: d.Status, Attempts: d.Attempts, Error: d.Error.String,
+		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
+	if d.SentAt.Valid {
+		t := d.SentAt.Time.UTC()
+		out.SentAt = &t
+	}
+	return out
+}
+
+// findFailedDeliveries returns up to limit deliveries that failed for
+// good, newest first, after position after (zero: from the newest).
+func findFailedDeliveries(ctx context.Context, q sqlx.QueryerContext, after pagePos, limit int) ([]deliveryRow, error) {
+	where := []string{"status = 'failed'"}
+	var args []any
+	if !after.zero() {
+		args = append(args, after.createdAt, after.id)
+		where = append(where, "(created_at, id) < ($1, $2::uuid)")
+	}
+	args = append(args, limit)
+	var rows []deliveryRow
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT `+deliveryColumns+` FROM notify.deliveries WHERE `+strings.Join(where, " AND ")+
+		fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list failed deliveries: %w", err)
+	}
+	return rows, nil
+}
+
+// findOrCreateSecret returns the secret called name, storing fresh as its
+// value if it has none yet: every instance gets the value the first one
+// stored.
+func findOrCreateSecret(ctx context.Context, q sqlx.QueryerContext, name string, fresh []byte) ([]byte, error) {
+	var value []byte
+	err := sqlx.GetContext(ctx, q, &value, `
+		WITH ins AS (
+			INSERT INTO notify.secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING value
+		)
+		SELECT value FROM ins UNION ALL SELECT value FROM notify.secrets WHERE name = $1 LIMIT 1`, name, fresh)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	return value, nil
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/streamflix/streamflix/internal/platform/api"
+	"github.com/streamflix/streamflix/internal/platform/queue"
 )
 
 // PruneArgs is the periodic job that deletes instances gone silent.
@@ -18,13 +19,21 @@ func (PruneArgs) Kind() string { return "registry.prune_instances" }
 
 // InsertOpts puts the job on the registry queue, once at a time.
 func (PruneArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: "registry", UniqueOpts: river.UniqueOpts{ByPeriod: time.Minute}}
+	return river.InsertOpts{Queue: queueName, UniqueOpts: river.UniqueOpts{ByPeriod: time.Minute}}
 }
+
+// queueName is the registry's River queue, named after the module.
+const queueName = "registry"
+
+// pruneTimeout bounds one prune: a single DELETE.
+const pruneTimeout = 30 * time.Second
 
 type pruneWorker struct {
 	river.WorkerDefaults[PruneArgs]
 	r *Registry
 }
+
+func (w *pruneWorker) Timeout(*river.Job[PruneArgs]) time.Duration { return pruneTimeout }
 
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
 	n, err := w.r.Prune(ctx)
@@ -58,6 +67,7 @@ func (r *Registry) Module(version string) Module {
 				Summary: "Live instances and the health of this instance's modules.", Response: Listing{}}, r.handleList)
 		},
 		Workers:  func(w *river.Workers) { river.AddWorker(w, &pruneWorker{r: r}) },
+		Queue:    queue.Spec{Name: queueName, JobTimeout: pruneTimeout},
 		JobKinds: []string{PruneArgs{}.Kind()},
 		Periodic: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Minute), func() (river.JobArgs, *river.InsertOpts) {

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamflix/streamflix/internal/platform/api"
+	"github.com/streamflix/streamflix/internal/platform/queue"
 )
 
 // Module is what a module tells the registry about itself.
@@ -23,9 +24,13 @@ type Module struct {
 	Health func(ctx context.Context) error
 	// Routes mounts the module's routes (under /api/v1).
 	Routes func(r api.Routes)
-	// Workers adds the module's River workers; its jobs go to the queue
-	// named after the module.
+	// Workers adds the module's River workers; its jobs go to Queue.
 	Workers func(w *river.Workers)
+	// Queue is the module's River queue: its name (default, for a module
+	// with Workers: the module's), how many of its jobs an instance works
+	// at once, and the longest Timeout of its jobs, from which the rescue
+	// window of a crashed instance's jobs is derived (queue.Spec).
+	Queue queue.Spec
 	// JobKinds lists the kinds of the module's jobs.
 	JobKinds []string
 	// Periodic jobs the module schedules.
@@ -84,8 +89,12 @@ func New(db *sqlx.DB, self Instance, ttl time.Duration, log zerolog.Logger) *Reg
 	return &Registry{db: db, self: self, ttl: ttl, log: log}
 }
 
-// Add registers a module. Module names must be unique.
+// Add registers a module. Module names must be unique. A module with
+// Workers and no Queue.Name gets the queue named after it.
 func (r *Registry) Add(m Module) {
+	if m.Workers != nil && m.Queue.Name == "" {
+		m.Queue.Name = m.Name
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, have := range r.modules {

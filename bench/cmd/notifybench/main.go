@@ -179,8 +179,9 @@ func run(o options) error {
 	rcpt := notify.RecipientsFunc(func(_ context.Context, id string) (notify.Recipient, error) {
 		return notify.Recipient{Email: id + "@bench.example", Name: "Bench", Locale: "en"}, nil
 	})
+	jobs := &queue.Deferred{}
 	b.svc, err = notify.New(notify.Config{From: "streamflix <no-reply@bench.example>", PublicURL: "https://bench.example",
-		Mailer: b.capture, Workers: o.workers}, b.db, rcpt, zerolog.Nop())
+		Workers: o.workers}, notify.Deps{DB: b.db, Recipients: rcpt, Queue: jobs, Mailer: b.capture, Log: zerolog.Nop()})
 	if err != nil {
 		return err
 	}
@@ -195,7 +196,7 @@ func run(o options) error {
 		return err
 	}
 	defer func() { _ = b.ins.Stop(context.Background()) }()
-	b.svc.SetInserter(b.ins)
+	jobs.Set(b.ins)
 	defer b.cleanup()
 
 	// A small round first: it warms the pools and captures the message the
@@ -283,9 +284,9 @@ func (b *bench) enqueue(n int) error {
 // startWorkers starts a River client that works notify's queue and the
 // no-op one.
 func (b *bench) startWorkers() (*queue.Queue, error) {
-	q, err := queue.New(b.ctx, b.db, queue.Config{DatabaseURL: b.dbURL, Queues: []string{notify.QueueName, noopQueue},
-		QueueConcurrency: map[string]int{notify.QueueName: b.o.workers, noopQueue: b.o.workers},
-		Work:             true, Workers: b.workers, Logger: zerolog.Nop()})
+	q, err := queue.New(b.ctx, b.db, queue.Config{DatabaseURL: b.dbURL,
+		Queues: []queue.Spec{b.svc.Module("bench").Queue, {Name: noopQueue, Concurrency: b.o.workers}},
+		Work:   true, Workers: b.workers, Logger: zerolog.Nop()})
 	if err != nil {
 		return nil, err
 	}

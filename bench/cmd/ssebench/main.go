@@ -95,17 +95,16 @@ func run(o options) error {
 	}
 	defer db.Close()
 
-	svc, err := notify.New(notify.Config{Mailer: noMail{}}, db,
-		notify.RecipientsFunc(func(context.Context, string) (notify.Recipient, error) { return notify.Recipient{}, nil }), zerolog.Nop())
-	if err != nil {
-		return err
-	}
 	ins, err := queue.New(ctx, db, queue.Config{DatabaseURL: dbURL, Logger: zerolog.Nop()})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = ins.Stop(ctx) }()
-	svc.SetInserter(ins)
+	svc, err := notify.New(notify.Config{}, notify.Deps{DB: db, Mailer: noMail{}, Queue: ins, Log: zerolog.Nop(),
+		Recipients: notify.RecipientsFunc(func(context.Context, string) (notify.Recipient, error) { return notify.Recipient{}, nil })})
+	if err != nil {
+		return err
+	}
 
 	users := make([]string, o.users)
 	for i := range users {

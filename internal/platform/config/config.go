@@ -56,21 +56,23 @@ type Config struct {
 	HeartbeatInterval time.Duration // HEARTBEAT_INTERVAL
 	InstanceTTL       time.Duration // INSTANCE_TTL
 
-	Workers        bool // WORKERS
-	JobConcurrency int  // JOB_CONCURRENCY
-	NotifyWorkers  int  // NOTIFY_WORKERS
+	Workers        bool          // WORKERS
+	JobConcurrency int           // JOB_CONCURRENCY
+	JobRescueAfter time.Duration // JOB_RESCUE_AFTER
+	NotifyWorkers  int           // NOTIFY_WORKERS
 
 	AdminToken string // ADMIN_TOKEN
 
 	AuthSigningKeys string // AUTH_SIGNING_KEYS
 
-	SMTPHost     string // SMTP_HOST
-	SMTPPort     int    // SMTP_PORT
-	SMTPUsername string // SMTP_USERNAME
-	SMTPPassword string // SMTP_PASSWORD
-	SMTPTLS      string // SMTP_TLS
-	MailFrom     string // MAIL_FROM
-	MailDir      string // MAIL_DIR
+	SMTPHost     string        // SMTP_HOST
+	SMTPPort     int           // SMTP_PORT
+	SMTPUsername string        // SMTP_USERNAME
+	SMTPPassword string        // SMTP_PASSWORD
+	SMTPTLS      string        // SMTP_TLS
+	SMTPTimeout  time.Duration // SMTP_TIMEOUT
+	MailFrom     string        // MAIL_FROM
+	MailDir      string        // MAIL_DIR
 
 	MediaDir string // MEDIA_DIR
 	MediaURL string // MEDIA_URL
@@ -188,11 +190,13 @@ var settings = []setting{
 	{"SMTP_USERNAME", "", "SMTP user name (empty: no authentication)", false, func(c *Config) any { return &c.SMTPUsername }},
 	{"SMTP_PASSWORD", "", "SMTP password", true, func(c *Config) any { return &c.SMTPPassword }},
 	{"SMTP_TLS", "starttls", "none, starttls or tls (implicit TLS, usually port 465)", false, func(c *Config) any { return &c.SMTPTLS }},
+	{"SMTP_TIMEOUT", "30s", "time limit for connecting to the SMTP server and for each SMTP command; one email job may take 3 times it, and an email left by a crashed instance is sent again once that has passed", false, func(c *Config) any { return &c.SMTPTimeout }},
 	{"MAIL_FROM", "streamflix <no-reply@streamflix.local>", "From address of every email", false, func(c *Config) any { return &c.MailFrom }},
 	{"MAIL_DIR", ".data/mail", "where emails are written when SMTP_HOST is empty", false, func(c *Config) any { return &c.MailDir }},
 	{"MEDIA_DIR", ".data/media", "directory media (artwork, later video) is stored in and served from at /media/; instances behind one load balancer must share it", false, func(c *Config) any { return &c.MediaDir }},
 	{"MEDIA_URL", "/media", "prefix of media URLs in API responses: /media (this app, behind the edge cache) or a CDN's https:// URL that fetches from it", false, func(c *Config) any { return &c.MediaURL }},
 	{"JOB_CONCURRENCY", "10", "jobs worked at once per module queue", false, func(c *Config) any { return &c.JobConcurrency }},
+	{"JOB_RESCUE_AFTER", "0s", "how long a job may run before it counts as left by a crashed instance; River runs it again once its own time limit has passed too; 0 derives it from the short jobs' time limits (100s with the default SMTP_TIMEOUT)", false, func(c *Config) any { return &c.JobRescueAfter }},
 	{"NOTIFY_WORKERS", "50", "emails sent at once per instance (notify's queue), each over its own SMTP connection, kept open for reuse", false, func(c *Config) any { return &c.NotifyWorkers }},
 }
 
@@ -363,7 +367,7 @@ func (c *Config) validate() error {
 		d   time.Duration
 	}{
 		{"REQUEST_TIMEOUT", c.RequestTimeout}, {"SHUTDOWN_GRACE", c.ShutdownGrace},
-		{"HEARTBEAT_INTERVAL", c.HeartbeatInterval}, {"INSTANCE_TTL", c.InstanceTTL},
+		{"HEARTBEAT_INTERVAL", c.HeartbeatInterval}, {"INSTANCE_TTL", c.InstanceTTL}, {"SMTP_TIMEOUT", c.SMTPTimeout},
 	}
 	for _, p := range positive {
 		if p.d <= 0 {
@@ -403,6 +407,9 @@ func (c *Config) validate() error {
 	}
 	if c.JobConcurrency < 1 || c.JobConcurrency > 1000 {
 		return bad("JOB_CONCURRENCY", "must be between 1 and 1000, got %d", c.JobConcurrency)
+	}
+	if c.JobRescueAfter < 0 {
+		return bad("JOB_RESCUE_AFTER", "must not be negative (0 derives it from the jobs' time limits)")
 	}
 	if c.NotifyWorkers < 1 || c.NotifyWorkers > 1000 {
 		return bad("NOTIFY_WORKERS", "must be between 1 and 1000, got %d", c.NotifyWorkers)

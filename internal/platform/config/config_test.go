@@ -188,6 +188,8 @@ func TestLoadErrors(t *testing.T) {
 		{"JobConcurrencyZero", map[string]string{"JOB_CONCURRENCY": "0"}, nil, "JOB_CONCURRENCY"},
 		{"JobConcurrencyHuge", map[string]string{"JOB_CONCURRENCY": "1001"}, nil, "JOB_CONCURRENCY"},
 		{"NotifyWorkersZero", map[string]string{"NOTIFY_WORKERS": "0"}, nil, "NOTIFY_WORKERS"},
+		{"JobRescueAfterNegative", map[string]string{"JOB_RESCUE_AFTER": "-1s"}, nil, "JOB_RESCUE_AFTER"},
+		{"SMTPTimeoutZero", map[string]string{"SMTP_TIMEOUT": "0s"}, nil, "SMTP_TIMEOUT"},
 		{"InstanceTTLShort", map[string]string{"HEARTBEAT_INTERVAL": "10s", "INSTANCE_TTL": "19s"}, nil, "INSTANCE_TTL"},
 		{"HeartbeatZero", map[string]string{"HEARTBEAT_INTERVAL": "0s"}, nil, "HEARTBEAT_INTERVAL"},
 		{"AdminTokenShort", map[string]string{"ADMIN_TOKEN": "short-token"}, nil, "ADMIN_TOKEN"},

@@ -18,13 +18,23 @@ type Deferred struct{ q atomic.Pointer[Queue] }
 // Set points d at q.
 func (d *Deferred) Set(q *Queue) { d.q.Store(q) }
 
-var errNoQueue = errors.New("queue: not started")
+// ErrNotStarted is returned by a Deferred used before Set.
+var ErrNotStarted = errors.New("queue: not started")
 
-// InsertTx inserts args in tx. It fails before Set.
+// InsertTx inserts args in tx. It returns ErrNotStarted before Set.
 func (d *Deferred) InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 	q := d.q.Load()
 	if q == nil {
-		return nil, errNoQueue
+		return nil, ErrNotStarted
 	}
 	return q.InsertTx(ctx, tx, args, opts)
+}
+
+// Healthy returns ErrNotStarted before Set, then the queue's Healthy.
+func (d *Deferred) Healthy() error {
+	q := d.q.Load()
+	if q == nil {
+		return ErrNotStarted
+	}
+	return q.Healthy()
 }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -9,7 +10,10 @@ import (
 )
 
 // Metrics records River jobs by queue, kind and outcome, and reports queue
-// depth by queue and state when scraped.
+// depth by queue and state when scraped: a series for every state of every
+// queue the instance knows (New tells it), zero until a job is there, so
+// that a fresh instance already has them; queues in the table that the
+// instance does not know are reported as found.
 type Metrics struct {
 	jobs     *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -36,14 +40,41 @@ func NewMetrics(reg prometheus.Registerer, db *sqlx.DB) *Metrics {
 	return m
 }
 
+// know adds queues to those whose depth is always reported.
+func (m *Metrics) know(queues []Spec) {
+	m.depth.mu.Lock()
+	defer m.depth.mu.Unlock()
+	for _, q := range queues {
+		if !contains(m.depth.queues, q.Name) {
+			m.depth.queues = append(m.depth.queues, q.Name)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
 func (m *Metrics) observe(queue, kind, outcome string, d time.Duration) {
 	m.jobs.WithLabelValues(queue, kind, outcome).Inc()
 	m.duration.WithLabelValues(queue, kind, outcome).Observe(d.Seconds())
 }
 
+// depthStates are the states the depth gauge reports (jobs not finished),
+// as in Collect's query.
+var depthStates = []string{"available", "scheduled", "retryable", "running"}
+
 type depthCollector struct {
 	db   *sqlx.DB
 	desc *prometheus.Desc
+
+	mu     sync.Mutex
+	queues []string // known queues, reported at zero when empty
 }
 
 func (c *depthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
@@ -65,7 +96,19 @@ func (c *depthCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
 	}
+	type key struct{ queue, state string }
+	depth := map[key]int64{}
+	c.mu.Lock()
+	for _, q := range c.queues {
+		for _, st := range depthStates {
+			depth[key{q, st}] = 0
+		}
+	}
+	c.mu.Unlock()
 	for _, r := range rows {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(r.N), r.Queue, r.State)
+		depth[key{r.Queue, r.State}] = r.N
+	}
+	for k, n := range depth {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), k.queue, k.state)
 	}
 }

@@ -3,11 +3,41 @@
 // are inserted in the caller's transaction) with a small pgx pool that only
 // LISTENs for new jobs.
 //
-// Each module has its own queue, named after the module. Request ids travel
-// from the inserting request into the job's metadata and the worker's logs.
+// Each module has its own queue, named after the module and described by a
+// Spec: how many of its jobs an instance works at once and how long they
+// may run. Request ids travel from the inserting request into the job's
+// metadata and the worker's logs.
+//
+// # Jobs of a crashed instance
+//
+// A job whose instance died (kill -9, a lost machine) stays "running" in
+// River's table until River's job rescuer, run by the leader instance every
+// 30 seconds, makes it retryable. River v0.51.2's rescuer
+// (internal/maintenance/job_rescuer.go) looks at running jobs attempted
+// longer than RescueStuckJobsAfter ago and, for each, takes the Timeout its
+// worker states (the client's JobTimeout when the worker states none): a
+// job whose Timeout has not yet passed since it was attempted is left alone
+// ("not timed out yet due to kind-specific timeout value; ignore"), as is
+// one whose Timeout is -1 (none); the others are retried, or discarded on
+// their last attempt. River also refuses a RescueStuckJobsAfter shorter than
+// the client's JobTimeout.
+//
+// So a job of a dead instance is retried once both the window and its own
+// Timeout have passed, within one more rescuer run. New sets the window
+// (Config.RescueAfter) from the queues' job timeouts: the longest
+// JobTimeout of the queues of short jobs (at most MaxShortJobTimeout; never
+// less than DefaultJobTimeout) plus RescueMargin: 100 s for streamflix's
+// modules with the default SMTP_TIMEOUT (notify's email jobs may run 90 s),
+// so a short job of a dead instance runs again about two minutes after it
+// started (the window, then up to 30 s until the next rescuer run, and the
+// scheduler's 5 s). A queue of long jobs (transcodes,
+// hours) does not widen the window: its jobs state their own long Timeout,
+// which the rescuer waits out before touching a running one, and its own
+// Concurrency keeps them from holding short jobs back.
 package queue
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -29,18 +59,46 @@ import (
 // Client is the River client every module inserts through.
 type Client = river.Client[*sql.Tx]
 
+// Job timeouts and the rescue window.
+const (
+	// DefaultJobTimeout is how long a job may run when its worker states no
+	// Timeout (River's client JobTimeout), or Config.RescueAfter when that
+	// is shorter (a test's).
+	DefaultJobTimeout = time.Minute
+	// MaxShortJobTimeout is the longest JobTimeout of a queue of short
+	// jobs; a queue whose jobs may run longer is a queue of long jobs and
+	// does not widen the rescue window.
+	MaxShortJobTimeout = 2 * time.Minute
+	// RescueMargin is added to the longest short job timeout to make the
+	// rescue window, so that a live instance that cancels a job at its
+	// timeout records the failure before the rescuer would retry it.
+	RescueMargin = 10 * time.Second
+)
+
+// Spec describes one queue.
+type Spec struct {
+	// Name is the queue's name, the module's.
+	Name string
+	// Concurrency is how many of the queue's jobs an instance works at
+	// once (0: Config.Concurrency).
+	Concurrency int
+	// JobTimeout is the longest Timeout any of the queue's workers states
+	// (0: DefaultJobTimeout). Up to MaxShortJobTimeout it sets the rescue
+	// window (see the package documentation).
+	JobTimeout time.Duration
+}
+
 // Config configures the queue. Zero values take the defaults in comments.
 type Config struct {
 	// DatabaseURL is used for the LISTEN connection only.
 	DatabaseURL string
-	// Queues to work, one per module. Inserting into a queue that is not
-	// listed is allowed; only this instance will not work it.
-	Queues []string
-	// Concurrency is jobs worked at once per queue (default 10).
+	// Queues are the modules' queues. An instance that works jobs works
+	// these; every instance reports their depth. Inserting into a queue
+	// that is not listed is allowed; only this instance will not work it.
+	Queues []Spec
+	// Concurrency is jobs worked at once per queue whose Spec leaves it 0
+	// (default 10).
 	Concurrency int
-	// QueueConcurrency overrides Concurrency for the queues it names, such
-	// as notify's, whose jobs mostly wait on another server.
-	QueueConcurrency map[string]int
 	// Work starts workers; false makes an insert-only client (an instance
 	// that serves HTTP but leaves jobs to worker instances).
 	Work bool
@@ -52,6 +110,15 @@ type Config struct {
 	Metrics  *Metrics // may be nil
 	// ID names this client in River's leader election (the instance id).
 	ID string
+	// RescueAfter is how long a job may run before River's rescuer
+	// considers it stuck; it then retries it once the job's own Timeout
+	// has passed too. Zero (the default) derives it from Queues: the
+	// longest JobTimeout up to MaxShortJobTimeout, at least
+	// DefaultJobTimeout, plus RescueMargin. Tests set a few seconds.
+	RescueAfter time.Duration
+	// RetryPolicy decides when a failed job runs again (default River's:
+	// attempt⁴ seconds, with jitter).
+	RetryPolicy river.ClientRetryPolicy
 	// FetchPollInterval is how often to poll when LISTEN notifications are
 	// missed (default 1s; River's own default).
 	FetchPollInterval time.Duration
@@ -59,6 +126,50 @@ type Config struct {
 	// (default 20ms). River's own default, 100ms, caps a queue at
 	// Concurrency jobs per 100ms: 100 emails a second with 10 workers.
 	FetchCooldown time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 10
+	}
+	if c.FetchCooldown <= 0 {
+		c.FetchCooldown = 20 * time.Millisecond
+	}
+	if c.RescueAfter <= 0 {
+		c.RescueAfter = RescueWindow(c.Queues)
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	seen := map[string]bool{}
+	for i, s := range c.Queues {
+		switch {
+		case s.Name == "":
+			return fmt.Errorf("queue: Queues[%d].Name is empty", i)
+		case seen[s.Name]:
+			return fmt.Errorf("queue: Queues[%d].Name %q is listed twice", i, s.Name)
+		case s.Concurrency < 0:
+			return fmt.Errorf("queue: Queues[%d].Concurrency (%s) must not be negative, got %d", i, s.Name, s.Concurrency)
+		case s.JobTimeout < 0:
+			return fmt.Errorf("queue: Queues[%d].JobTimeout (%s) must not be negative, got %s", i, s.Name, s.JobTimeout)
+		}
+		seen[s.Name] = true
+	}
+	return nil
+}
+
+// RescueWindow returns the rescue window for queues: the longest
+// JobTimeout of their short jobs (up to MaxShortJobTimeout), at least
+// DefaultJobTimeout, plus RescueMargin.
+func RescueWindow(queues []Spec) time.Duration {
+	longest := DefaultJobTimeout
+	for _, s := range queues {
+		if s.JobTimeout <= MaxShortJobTimeout {
+			longest = max(longest, s.JobTimeout)
+		}
+	}
+	return longest + RescueMargin
 }
 
 // Queue wraps the River client and the listener pool it owns.
@@ -69,13 +180,12 @@ type Queue struct {
 	log      zerolog.Logger
 }
 
-// New builds the River client over db. It does not start workers: call Start.
+// New builds the River client over db. It does not start workers: call
+// Start. It returns an error naming the Config field at fault.
 func New(ctx context.Context, db *sqlx.DB, cfg Config) (*Queue, error) {
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 10
-	}
-	if cfg.FetchCooldown <= 0 {
-		cfg.FetchCooldown = 20 * time.Millisecond
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
 	if err != nil {
@@ -88,25 +198,24 @@ func New(ctx context.Context, db *sqlx.DB, cfg Config) (*Queue, error) {
 		return nil, fmt.Errorf("queue listener: %w", err)
 	}
 	rc := &river.Config{
-		ID:                cfg.ID,
-		Schema:            migrate.RiverSchema,
-		Logger:            logging.Slog(cfg.Logger.With().Str("component", "river").Logger().Level(maxLevel(cfg.Logger.GetLevel(), zerolog.WarnLevel))),
-		JobTimeout:        5 * time.Minute,
-		MaxAttempts:       20,
-		FetchPollInterval: cfg.FetchPollInterval,
-		FetchCooldown:     cfg.FetchCooldown,
-		PeriodicJobs:      cfg.Periodic,
-		Middleware:        []rivertype.Middleware{&requestIDInsert{}, &workMiddleware{log: cfg.Logger, metrics: cfg.Metrics}},
+		ID:     cfg.ID,
+		Schema: migrate.RiverSchema,
+		Logger: logging.Slog(cfg.Logger.With().Str("component", "river").Logger().Level(maxLevel(cfg.Logger.GetLevel(), zerolog.WarnLevel))),
+		// River refuses a rescue window shorter than the client's timeout.
+		JobTimeout:           min(DefaultJobTimeout, cfg.RescueAfter),
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		RetryPolicy:          cfg.RetryPolicy,
+		MaxAttempts:          20,
+		FetchPollInterval:    cfg.FetchPollInterval,
+		FetchCooldown:        cfg.FetchCooldown,
+		PeriodicJobs:         cfg.Periodic,
+		Middleware:           []rivertype.Middleware{&requestIDInsert{}, &workMiddleware{log: cfg.Logger, metrics: cfg.Metrics}},
 	}
 	if cfg.Work {
 		rc.Workers = cfg.Workers
 		rc.Queues = map[string]river.QueueConfig{}
-		for _, q := range cfg.Queues {
-			n := cfg.Concurrency
-			if m := cfg.QueueConcurrency[q]; m > 0 {
-				n = m
-			}
-			rc.Queues[q] = river.QueueConfig{MaxWorkers: n}
+		for _, s := range cfg.Queues {
+			rc.Queues[s.Name] = river.QueueConfig{MaxWorkers: cmp.Or(s.Concurrency, cfg.Concurrency)}
 		}
 		if len(rc.Queues) == 0 {
 			rc.Queues[river.QueueDefault] = river.QueueConfig{MaxWorkers: cfg.Concurrency}
@@ -121,6 +230,9 @@ func New(ctx context.Context, db *sqlx.DB, cfg Config) (*Queue, error) {
 	if err != nil {
 		listener.Close()
 		return nil, fmt.Errorf("queue client: %w", err)
+	}
+	if cfg.Metrics != nil {
+		cfg.Metrics.know(cfg.Queues)
 	}
 	return &Queue{Client: client, listener: listener, work: cfg.Work, log: cfg.Logger}, nil
 }

@@ -2,6 +2,8 @@ package queue_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,12 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riverqueue/river"
-	"github.com/rs/zerolog"
 
 	"github.com/streamflix/streamflix/internal/platform/logging"
 	"github.com/streamflix/streamflix/internal/platform/pg"
 	"github.com/streamflix/streamflix/internal/platform/pgtest"
 	"github.com/streamflix/streamflix/internal/platform/queue"
+	"github.com/streamflix/streamflix/internal/platform/queue/queuetest"
 )
 
 type echoArgs struct {
@@ -45,25 +47,10 @@ func setup(t *testing.T) *testBundle {
 		b.worked <- worked{n: job.Args.N, requestID: logging.RequestID(ctx)}
 		return nil
 	}))
-	ctx := context.Background()
-	q, err := queue.New(ctx, db, queue.Config{
-		DatabaseURL: url, Queues: []string{"test"}, Work: true, Workers: workers,
-		Logger: zerolog.Nop(), Metrics: queue.NewMetrics(b.metrics, db), FetchPollInterval: 100 * time.Millisecond,
+	b.q = queuetest.Start(t, db, queue.Config{
+		DatabaseURL: url, Queues: []queue.Spec{{Name: "test"}}, Work: true, Workers: workers,
+		Metrics: queue.NewMetrics(b.metrics, db),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := q.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	b.q = q
 	return b
 }
 
@@ -161,20 +148,30 @@ type collectorFunc func(chan<- prometheus.Metric)
 func (f collectorFunc) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(f, ch) }
 func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
+// TestQueueDepthMetric: every state of every known queue has a series,
+// zero while no job is there, and a job scheduled in the future counts in
+// its queue's scheduled series.
 func TestQueueDepthMetric(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
+	zeros := `
+# HELP streamflix_river_queue_depth Jobs in River's table by queue and state (available, scheduled, retryable, running).
+# TYPE streamflix_river_queue_depth gauge
+streamflix_river_queue_depth{queue="test",state="available"} 0
+streamflix_river_queue_depth{queue="test",state="retryable"} 0
+streamflix_river_queue_depth{queue="test",state="running"} 0
+streamflix_river_queue_depth{queue="test",state="scheduled"} %d
+`
+	if err := testutil.GatherAndCompare(b.metrics, strings.NewReader(fmt.Sprintf(zeros, 0)), "streamflix_river_queue_depth"); err != nil {
+		t.Fatalf("before any job: %v", err)
+	}
 	// A job scheduled in the future waits in the table.
 	if _, err := b.q.Insert(ctx, echoArgs{N: 3}, &river.InsertOpts{Queue: "test", ScheduledAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	n, err := testutil.GatherAndCount(b.metrics, "streamflix_river_queue_depth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 1 {
-		t.Fatalf("queue depth series = %d, want 1 (test/scheduled)", n)
+	if err := testutil.GatherAndCompare(b.metrics, strings.NewReader(fmt.Sprintf(zeros, 1)), "streamflix_river_queue_depth"); err != nil {
+		t.Fatalf("with a scheduled job: %v", err)
 	}
 }
 
@@ -182,8 +179,8 @@ type holdArgs struct{}
 
 func (holdArgs) Kind() string { return "test.hold" }
 
-// TestQueueConcurrency: a queue named in QueueConcurrency works that many
-// jobs at once; the others work Concurrency.
+// TestQueueConcurrency: a queue whose Spec sets Concurrency works that many
+// jobs at once; the others work Config.Concurrency.
 func TestQueueConcurrency(t *testing.T) {
 	t.Parallel()
 	db, url := pgtest.NewDBURL(t)
@@ -203,22 +200,9 @@ func TestQueueConcurrency(t *testing.T) {
 		return nil
 	}))
 	ctx := context.Background()
-	q, err := queue.New(ctx, db, queue.Config{
-		DatabaseURL: url, Queues: []string{"narrow", "wide"}, Concurrency: 1, QueueConcurrency: map[string]int{"wide": 3},
-		Work: true, Workers: workers, Logger: zerolog.Nop(), FetchPollInterval: 50 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := q.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
+	q := queuetest.Start(t, db, queue.Config{
+		DatabaseURL: url, Queues: []queue.Spec{{Name: "narrow"}, {Name: "wide", Concurrency: 3}}, Concurrency: 1,
+		Work: true, Workers: workers, FetchPollInterval: 50 * time.Millisecond,
 	})
 	t.Cleanup(func() { close(release) }) // before Stop, which waits for running jobs
 	for _, name := range []string{"narrow", "wide"} {
@@ -247,6 +231,6 @@ func TestQueueConcurrency(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if most["narrow"] != 1 || most["wide"] != 3 {
-		t.Errorf("most jobs at once: narrow %d, wide %d; want 1 (Concurrency) and 3 (QueueConcurrency)", most["narrow"], most["wide"])
+		t.Errorf("most jobs at once: narrow %d, wide %d; want 1 (Config.Concurrency) and 3 (the Spec's)", most["narrow"], most["wide"])
 	}
 }
