@@ -21,7 +21,6 @@ import (
 
 	"github.com/streamflix/streamflix/internal/auth"
 	"github.com/streamflix/streamflix/internal/auth/password"
-	"github.com/streamflix/streamflix/internal/auth/token"
 	"github.com/streamflix/streamflix/internal/content"
 	"github.com/streamflix/streamflix/internal/gateway"
 	"github.com/streamflix/streamflix/internal/notify"
@@ -61,6 +60,11 @@ type Main struct {
 
 	server   *http.Server
 	listener net.Listener
+	// jobs is the queue handle modules insert through; it resolves once
+	// openQueue has built River's client from every module's workers.
+	jobs *queue.Deferred
+	// hasher hashes passwords (auth) and profile PINs (user).
+	hasher *password.Hasher
 
 	// migrationsOK caches a passing migrations check for a while: the
 	// schema cannot fall behind a running binary except by a deploy.
@@ -76,6 +80,32 @@ func NewMain(cfg *config.Config, log zerolog.Logger, version string) *Main {
 // Open connects to Postgres and Redis, builds every module, mounts the
 // routes, and listens; it does not yet serve or work jobs.
 func (m *Main) Open(ctx context.Context) error {
+	if err := m.openPlatform(ctx); err != nil {
+		return err
+	}
+	// The domain modules, one openX each (modules.go). Adapters resolve
+	// their target when called (wire.go), so the order here does not
+	// matter; a new module adds its function and one line.
+	for _, open := range []func(context.Context) error{
+		m.openNotify,
+		m.openAuth,
+		m.openUser,
+		m.openContent,
+	} {
+		if err := open(ctx); err != nil {
+			return err
+		}
+	}
+	if err := m.openQueue(ctx); err != nil {
+		return err
+	}
+	m.openGateway()
+	return nil
+}
+
+// openPlatform connects to Postgres and Redis, opens the listener and
+// media storage, and starts the registry with its own module.
+func (m *Main) openPlatform(ctx context.Context) error {
 	cfg := m.Config
 	var err error
 	m.DB, err = pg.Open(ctx, pg.Options{
@@ -126,14 +156,21 @@ func (m *Main) Open(ctx context.Context) error {
 		ID: instanceID(host), Address: addr, Version: m.Version, Hostname: host, PID: os.Getpid(), StartedAt: time.Now().UTC(),
 	}, cfg.InstanceTTL, m.Log)
 
-	// The modules. Later issues add theirs here.
 	m.Registry.Add(m.Registry.Module(m.Version))
-	jobs := &queue.Deferred{}
-	if err := m.openModules(ctx, jobs); err != nil {
-		return err
+	m.jobs = &queue.Deferred{}
+	m.hasher = password.NewHasher(password.OWASP, 0)
+	if m.Media, err = storage.NewLocal(cfg.MediaDir); err != nil {
+		return fmt.Errorf("MEDIA_DIR: %w", err)
 	}
+	return nil
+}
 
-	// Every module brings its workers, periodic jobs and queue.
+// openQueue builds River's client from every registered module's
+// workers, periodic jobs and queue, and points the modules' deferred job
+// handle at it.
+func (m *Main) openQueue(ctx context.Context) error {
+	cfg := m.Config
+	var err error
 	workers := river.NewWorkers()
 	var periodic []*river.PeriodicJob
 	var queues []queue.Spec
@@ -154,10 +191,17 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	jobs.Set(m.Queue)
+	m.jobs.Set(m.Queue)
 	m.Registry.Add(registry.Module{Name: "queue", Version: m.Version, Health: func(context.Context) error { return m.Queue.Healthy() },
 		Routes: queue.NewAdmin(m.Queue, m.DB).Routes})
 
+	return nil
+}
+
+// openGateway builds the gateway, mounts every module's routes, media and
+// the web app, and the HTTP server.
+func (m *Main) openGateway() {
+	cfg := m.Config
 	checks := []gateway.Check{
 		{Name: "postgres", Fn: m.DB.PingContext},
 		{Name: "queue", Fn: func(context.Context) error { return m.Queue.Healthy() }},
@@ -187,7 +231,6 @@ func (m *Main) Open(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          nil,
 	}
-	return nil
 }
 
 // Addr returns the address the server listens on.
@@ -294,58 +337,6 @@ func (m *Main) authenticator() gateway.Authenticator {
 		}
 		return m.Auth.Authenticate(ctx, token)
 	})
-}
-
-// openModules builds the domain modules and registers them. jobs is the
-// queue they insert through, set once River's client exists.
-func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
-	cfg := m.Config
-	tokens, err := token.New(ctx, token.Config{KeysPEM: cfg.AuthSigningKeys, DB: m.DB, Logger: m.Log})
-	if err != nil {
-		return fmt.Errorf("AUTH_SIGNING_KEYS: %w", err)
-	}
-	recipients := &notifyRecipients{}
-	m.Notify, err = notify.New(notify.Config{
-		SMTPHost: cfg.SMTPHost, SMTPPort: cfg.SMTPPort, SMTPUsername: cfg.SMTPUsername, SMTPPassword: cfg.SMTPPassword,
-		SMTPTLS: cfg.SMTPTLS, SMTPTimeout: cfg.SMTPTimeout, From: cfg.MailFrom, MailDir: cfg.MailDir, PublicURL: cfg.PublicURL,
-		Workers: cfg.NotifyWorkers, DatabaseURL: cfg.DatabaseURL,
-	}, notify.Deps{DB: m.DB, Recipients: recipients, Queue: jobs, Log: m.Log})
-	if err != nil {
-		return err
-	}
-	// The inbox listener runs until ctx ends (SIGTERM), closing live streams so shutdown is not held up.
-	go m.Notify.Listen(ctx)
-	hasher := password.NewHasher(password.OWASP, 0)
-	accounts := &authAccounts{}
-	if m.Auth, err = auth.New(auth.Config{PublicURL: cfg.PublicURL, CacheSessions: m.Store.Backend == cache.BackendRedis}, auth.Deps{
-		DB: m.DB, Tokens: tokens, Hasher: hasher, Accounts: accounts, Profiles: accounts, Notifier: authNotifier{m.Notify},
-		Counter: m.Store.Counter, Cache: m.Store.Cache, Queue: jobs, ClientIP: clientIP, Log: m.Log,
-	}); err != nil {
-		return err
-	}
-	if m.Users, err = user.New(user.Config{PublicURL: cfg.PublicURL}, user.Deps{
-		DB: m.DB, Passwords: m.Auth, Hasher: hasher, Notifier: userNotifier{m.Notify}, Counter: m.Store.Counter,
-		Forgetters: []user.Forgetter{m.Auth}, Log: m.Log,
-	}); err != nil {
-		return err
-	}
-	accounts.u, recipients.u = m.Users, m.Users
-	m.Registry.Add(m.Users.Module(m.Version))
-	m.Registry.Add(m.Auth.Module(m.Version))
-	m.Registry.Add(m.Notify.Module(m.Version))
-	if m.Media, err = storage.NewLocal(cfg.MediaDir); err != nil {
-		return fmt.Errorf("MEDIA_DIR: %w", err)
-	}
-	var catalogCache content.Cache = m.Store.Cache
-	if m.Config.CatalogCacheTTL == 0 {
-		catalogCache = nil
-	}
-	if m.Catalog, err = content.New(content.Config{CacheTTL: m.Config.CatalogCacheTTL, MediaURL: cfg.MediaURL},
-		content.Deps{DB: m.DB, Cache: catalogCache, Media: m.Media, Log: m.Log}); err != nil {
-		return err
-	}
-	m.Registry.Add(m.Catalog.Module(m.Version))
-	return nil
 }
 
 func instanceID(host string) string {

@@ -14,19 +14,21 @@ import (
 )
 
 // Adapters between modules: each module declares what it needs; these
-// satisfy those interfaces with another module's concrete service. When a
-// module is split out, its adapter becomes an HTTP client.
+// satisfy those interfaces with another module's concrete service. Each
+// holds the Main and reads the target service when called, so the order
+// in which openX functions run does not matter. When a module is split
+// out, its adapter becomes an HTTP client.
 
 // authAccounts gives auth its view of user accounts and profiles.
-type authAccounts struct{ u *user.Service }
+type authAccounts struct{ m *Main }
 
-func (a *authAccounts) AccountByEmail(ctx context.Context, email string) (auth.Account, error) {
-	acc, err := a.u.FindByEmail(ctx, email)
+func (a authAccounts) AccountByEmail(ctx context.Context, email string) (auth.Account, error) {
+	acc, err := a.m.Users.FindByEmail(ctx, email)
 	return toAuthAccount(acc, err)
 }
 
-func (a *authAccounts) AccountByID(ctx context.Context, id string) (auth.Account, error) {
-	acc, err := a.u.Account(ctx, id)
+func (a authAccounts) AccountByID(ctx context.Context, id string) (auth.Account, error) {
+	acc, err := a.m.Users.Account(ctx, id)
 	return toAuthAccount(acc, err)
 }
 
@@ -40,42 +42,74 @@ func toAuthAccount(acc user.Account, err error) (auth.Account, error) {
 	return auth.Account{ID: acc.ID, Email: acc.Email, Roles: acc.Roles, Verified: acc.EmailVerified}, nil
 }
 
-func (a *authAccounts) UnlockProfile(ctx context.Context, accountID, profileID, pin string) (auth.Profile, error) {
-	p, err := a.u.UnlockProfile(ctx, accountID, profileID, pin)
+func (a authAccounts) UnlockProfile(ctx context.Context, accountID, profileID, pin string) (auth.Profile, error) {
+	p, err := a.m.Users.UnlockProfile(ctx, accountID, profileID, pin)
 	return auth.Profile{ID: p.ID, Kids: p.Kids, MaturityLevel: p.MaturityLevel}, err
 }
 
-func (a *authAccounts) ProfileOf(ctx context.Context, accountID, profileID string) (auth.Profile, error) {
-	p, err := a.u.Profile(ctx, accountID, profileID)
+func (a authAccounts) ProfileOf(ctx context.Context, accountID, profileID string) (auth.Profile, error) {
+	p, err := a.m.Users.Profile(ctx, accountID, profileID)
 	return auth.Profile{ID: p.ID, Kids: p.Kids, MaturityLevel: p.MaturityLevel}, err
+}
+
+// userPasswords gives user auth's credentials: set in the sign-up
+// transaction, checked, and sessions revoked on a password change.
+type userPasswords struct{ m *Main }
+
+func (a userPasswords) SetTx(ctx context.Context, tx *sqlx.Tx, userID, email, field, password string) error {
+	return a.m.Auth.SetTx(ctx, tx, userID, email, field, password)
+}
+
+func (a userPasswords) Verify(ctx context.Context, userID, password string) error {
+	return a.m.Auth.Verify(ctx, userID, password)
+}
+
+func (a userPasswords) RevokeSessionsTx(ctx context.Context, tx *sqlx.Tx, userID, keep, reason string) error {
+	return a.m.Auth.RevokeSessionsTx(ctx, tx, userID, keep, reason)
+}
+
+// userForgetter has auth forget a deleted account (a job queued in the
+// deletion's transaction).
+type userForgetter struct{ m *Main }
+
+func (a userForgetter) ForgetUserTx(ctx context.Context, tx *sqlx.Tx, userID string) error {
+	return a.m.Auth.ForgetUserTx(ctx, tx, userID)
 }
 
 // notifyRecipients gives notify the address and language of a user.
-type notifyRecipients struct{ u *user.Service }
+type notifyRecipients struct{ m *Main }
 
-func (r *notifyRecipients) Recipient(ctx context.Context, userID string) (notify.Recipient, error) {
-	acc, err := r.u.Account(ctx, userID)
+func (r notifyRecipients) Recipient(ctx context.Context, userID string) (notify.Recipient, error) {
+	acc, err := r.m.Users.Account(ctx, userID)
 	if err != nil {
 		return notify.Recipient{}, err
 	}
 	rec := notify.Recipient{Email: acc.Email, Locale: "en"}
-	if ps, err := r.u.Profiles(ctx, userID); err == nil && len(ps) > 0 {
+	if ps, err := r.m.Users.Profiles(ctx, userID); err == nil && len(ps) > 0 {
 		rec.Name, rec.Locale = ps[0].Name, ps[0].Language
 	}
 	return rec, nil
 }
 
-// userNotifier and authNotifier queue notifications through notify.
-type userNotifier struct{ n *notify.Service }
-
-func (a userNotifier) EnqueueTx(ctx context.Context, tx *sqlx.Tx, n user.Notification) error {
-	return a.n.EnqueueTx(ctx, tx, notify.Request{Kind: notify.Kind(n.Kind), UserID: n.UserID, To: n.To, Data: n.Data, DedupKey: n.DedupKey})
+// notification is the shape every module's own notification type has
+// (user.Notification, auth.Notification, ...): each module declares its
+// own, and they convert to this one.
+type notification = struct {
+	Kind     string
+	UserID   string
+	To       string
+	Data     map[string]string
+	DedupKey string
 }
 
-type authNotifier struct{ n *notify.Service }
+// notifier is the one adapter from a module's Notifier interface to
+// notify: N is that module's notification type. A module whose type
+// drifts from the shared shape stops compiling here.
+type notifier[N ~notification] struct{ m *Main }
 
-func (a authNotifier) EnqueueTx(ctx context.Context, tx *sqlx.Tx, n auth.Notification) error {
-	return a.n.EnqueueTx(ctx, tx, notify.Request{Kind: notify.Kind(n.Kind), UserID: n.UserID, To: n.To, Data: n.Data, DedupKey: n.DedupKey})
+func (a notifier[N]) EnqueueTx(ctx context.Context, tx *sqlx.Tx, n N) error {
+	v := notification(n)
+	return a.m.Notify.EnqueueTx(ctx, tx, notify.Request{Kind: notify.Kind(v.Kind), UserID: v.UserID, To: v.To, Data: v.Data, DedupKey: v.DedupKey})
 }
 
 // clientIP hands auth the client address the gateway settled on.
