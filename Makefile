@@ -62,7 +62,7 @@ test: ## Lint, then run every test against real Postgres and Redis (-race), then
 	@FAST_UNSAFE=1 $(SERVICES) start $(DATA)
 	@$(MAKE) --no-print-directory lint web
 	@bash deploy/check.sh
-	@$(WITH_SERVICES) $(GO) test -race -count=1 -timeout 20m ./...
+	@$(WITH_SERVICES) $(GO) test -race -count=1 -timeout 40m ./...
 	cd web && npx vitest run
 	@$(WITH_SERVICES) bash -c 'cd web && npm run e2e'
 
