@@ -25,6 +25,7 @@ import (
 	"github.com/streamflix/streamflix/internal/content"
 	"github.com/streamflix/streamflix/internal/gateway"
 	"github.com/streamflix/streamflix/internal/notify"
+	"github.com/streamflix/streamflix/internal/payment"
 	"github.com/streamflix/streamflix/internal/platform/api"
 	"github.com/streamflix/streamflix/internal/platform/cache"
 	"github.com/streamflix/streamflix/internal/platform/config"
@@ -58,6 +59,7 @@ type Main struct {
 	Notify  *notify.Service
 	Catalog *content.Service
 	Media   *storage.Local
+	Payment *payment.Service
 
 	server   *http.Server
 	listener net.Listener
@@ -336,7 +338,7 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	}
 	m.Catalog = content.NewService(content.Config{CacheTTL: m.Config.CatalogCacheTTL, Media: m.Media, MediaURL: cfg.MediaURL}, m.DB, catalogCache, m.Log)
 	m.Registry.Add(content.NewHandler(m.Catalog).Module(m.Version))
-	return nil
+	return m.openPayment(ctx, jobs)
 }
 
 func instanceID(host string) string {

@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v82/webhook"
+)
+
+// billing is a test bundle: one instance with the sandbox provider, and a
+// verified subscriber.
+type billing struct {
+	*identity
+	email string
+	tok   string
+}
+
+func setupBilling(t *testing.T, email string) *billing {
+	t.Helper()
+	id := setupIdentityWith(t, false, map[string]string{"PAYMENT_WEBHOOK_SECRET": "whsec_test_billing_secret"})
+	b := &billing{identity: id, email: email}
+	id.signUp(email)
+	tok, _ := id.mailTo(email, "erify")
+	st, body := id.call(id.a.URL(), "POST", "/api/v1/account/verify-email", "", map[string]string{"token": tok}, nil)
+	wantStatus(t, "verify", st, body, http.StatusOK, "")
+	b.tok = id.login(id.a.URL(), email, goodPassword, "Laptop").AccessToken
+	return b
+}
+
+// money sends a money-moving request with an Idempotency-Key.
+func (b *billing) money(path, key string, body any) (int, map[string]any, http.Header) {
+	b.t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", b.a.URL()+path, bytes.NewReader(raw))
+	req.Header.Set("Authorization", "Bearer "+b.tok)
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(out, &m)
+	return resp.StatusCode, m, resp.Header
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// pay posts the card form to a sandbox page (as an API client would).
+func (b *billing) pay(pageURL, number string) (int, string) {
+	b.t.Helper()
+	u, err := url.Parse(pageURL)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	form := url.Values{"card_number": {number}, "exp": {"12/34"}, "cvc": {"123"}}
+	resp, err := noRedirect.PostForm(b.a.URL()+u.Path, form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location") + string(body)
+}
+
+type subView struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Plan   struct {
+		Code string `json:"code"`
+	} `json:"plan"`
+	CurrentPeriodEnd  time.Time `json:"current_period_end"`
+	CancelAtPeriodEnd bool      `json:"cancel_at_period_end"`
+	Card              struct {
+		Last4 string `json:"last4"`
+	} `json:"card"`
+	Entitlement struct {
+		Active     bool `json:"active"`
+		MaxStreams int  `json:"max_streams"`
+		MaxHeight  int  `json:"max_height"`
+	} `json:"entitlement"`
+}
+
+// waitSub polls GET /subscription until ok holds (webhooks are applied by jobs).
+func (b *billing) waitSub(what string, ok func(subView) bool) subView {
+	b.t.Helper()
+	var s subView
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, raw := do(b.t, "GET", b.a.URL()+"/api/v1/subscription", b.tok, nil)
+		if resp.StatusCode == http.StatusOK {
+			s = subView{}
+			_ = json.Unmarshal(raw, &s)
+			if ok(s) {
+				return s
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatalf("%s: subscription never got there; last %+v", what, s)
+	return s
+}
+
+func (b *billing) clock() time.Time {
+	b.t.Helper()
+	var c struct {
+		Now time.Time `json:"now"`
+	}
+	b.call(b.a.URL(), "GET", "/api/v1/admin/billing/clock", testAdminToken, nil, &c)
+	return c.Now
+}
+
+func (b *billing) advance(d time.Duration) {
+	b.t.Helper()
+	var c struct {
+		Now time.Time `json:"now"`
+	}
+	b.call(b.a.URL(), "POST", "/api/v1/admin/billing/clock/advance", testAdminToken, map[string]string{"duration": d.String()}, &c)
+}
+
+// advanceTo moves the clock just past t.
+func (b *billing) advanceTo(t time.Time) {
+	b.t.Helper()
+	b.advance(t.Sub(b.clock()) + time.Hour)
+}
+
+func (b *billing) invoiceCount() int {
+	b.t.Helper()
+	var l struct {
+		Items []map[string]any `json:"items"`
+	}
+	b.call(b.a.URL(), "GET", "/api/v1/billing/invoices", b.tok, nil, &l)
+	return len(l.Items)
+}
+
+func (b *billing) subscribe(plan, number string) string {
+	b.t.Helper()
+	st, co, _ := b.money("/api/v1/billing/checkout", "co-"+plan+number, map[string]string{"plan": plan})
+	wantStatus(b.t, "checkout", st, co, http.StatusCreated, "")
+	curl, _ := co["checkout_url"].(string)
+	if !strings.Contains(curl, "/billing/sandbox/checkout/") {
+		b.t.Fatalf("checkout_url %q", curl)
+	}
+	return curl
+}
+
+// TestBillingLifecycle is the issue's end-to-end story over HTTP with the
+// sandbox: subscribe with 4242, receipt; a month later renewed with a
+// second receipt; card 0341 fails the next renewal: past_due and a failure
+// email; the retries fail: canceled and no entitlement.
+func TestBillingLifecycle(t *testing.T) {
+	t.Parallel()
+	b := setupBilling(t, "payer@example.com")
+	base := b.a.URL()
+
+	var plans struct {
+		Items []struct {
+			Code  string `json:"code"`
+			Price struct {
+				Amount   int64  `json:"amount"`
+				Currency string `json:"currency"`
+			} `json:"price"`
+			MaxStreams int `json:"max_streams"`
+		} `json:"items"`
+	}
+	b.call(base, "GET", "/api/v1/plans", "", nil, &plans)
+	if len(plans.Items) != 3 || plans.Items[0].Code != "basic" || plans.Items[2].Code != "premium" || plans.Items[2].MaxStreams != 4 {
+		t.Fatalf("plans %+v", plans.Items)
+	}
+	st, body := b.call(base, "GET", "/api/v1/subscription", b.tok, nil, nil)
+	wantStatus(t, "no subscription yet", st, body, http.StatusNotFound, "subscription_not_found")
+
+	curl := b.subscribe("standard", "4242")
+	// The hosted page is a form.
+	resp, page := do(t, "GET", base+mustPath(t, curl), "", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `name="card_number"`) {
+		t.Fatalf("checkout page: %d %.300s", resp.StatusCode, page)
+	}
+	if st, loc := b.pay(curl, "4242 4242 4242 4242"); st != http.StatusSeeOther || !strings.Contains(loc, "checkout=success") {
+		t.Fatalf("pay: %d %s", st, loc)
+	}
+	s := b.waitSub("after checkout", func(s subView) bool { return s.Status == "active" && s.Card.Last4 == "4242" })
+	if !s.Entitlement.Active || s.Entitlement.MaxStreams != 2 || s.Entitlement.MaxHeight != 1080 || s.Plan.Code != "standard" {
+		t.Fatalf("active subscription %+v", s)
+	}
+	_, text := b.mailTo(b.email, "receipt")
+	if !strings.Contains(text, "13.99") {
+		t.Fatalf("receipt without the amount:\n%s", text)
+	}
+	b.mailTo(b.email, "Welcome to streamflix Standard")
+
+	// A second checkout while active is refused.
+	st, body, _ = b.money("/api/v1/billing/checkout", "again", map[string]string{"plan": "premium"})
+	wantStatus(t, "second checkout", st, body, http.StatusConflict, "subscription_exists")
+
+	// A month later: renewed, with a second receipt.
+	firstEnd := s.CurrentPeriodEnd
+	b.advanceTo(firstEnd)
+	s = b.waitSub("renewed", func(s subView) bool { return s.CurrentPeriodEnd.After(firstEnd) && s.Status == "active" })
+	b.mailTo(b.email, "receipt")
+	if n := b.invoiceCount(); n != 2 {
+		t.Fatalf("%d invoices after the renewal, want 2", n)
+	}
+
+	// The card that fails every renewal, through the portal.
+	var portal struct {
+		URL string `json:"url"`
+	}
+	b.call(base, "POST", "/api/v1/billing/portal", b.tok, nil, &portal)
+	pst, ploc := b.pay(strings.Replace(portal.URL, "/portal/", "/portal/", 1)+"/card", "4000 0000 0000 0341")
+	if pst != http.StatusSeeOther {
+		t.Fatalf("change card: %d %s", pst, ploc)
+	}
+	b.waitSub("card changed", func(s subView) bool { return s.Card.Last4 == "0341" })
+
+	secondEnd := s.CurrentPeriodEnd
+	b.advanceTo(secondEnd)
+	s = b.waitSub("past due", func(s subView) bool { return s.Status == "past_due" })
+	if !s.Entitlement.Active {
+		t.Fatal("past_due lost access during the retry window")
+	}
+	_, text = b.mailTo(b.email, "payment for streamflix failed")
+	if !strings.Contains(text, "https://streamflix.test/account/billing") {
+		t.Fatalf("failure email without a link to fix it:\n%s", text)
+	}
+
+	// Through the retries (1, 3 and 5 days): canceled, entitlement gone.
+	b.advance(6 * 24 * time.Hour)
+	s = b.waitSub("canceled", func(s subView) bool { return s.Status == "canceled" })
+	if s.Entitlement.Active {
+		t.Fatalf("canceled subscription still entitled: %+v", s)
+	}
+	b.mailTo(b.email, "subscription has ended")
+
+	// The admin view records each transition with its cause.
+	var adm struct {
+		Transitions []struct{ From, To, Cause string } `json:"transitions"`
+	}
+	b.call(base, "GET", "/api/v1/admin/billing/accounts/"+b.accountID()+"/subscription", testAdminToken, nil, &adm)
+	var path []string
+	for _, tr := range adm.Transitions {
+		path = append(path, tr.To)
+	}
+	if got := strings.Join(path, ">"); got != "incomplete>active>past_due>canceled" {
+		t.Fatalf("transitions %s (%+v)", got, adm.Transitions)
+	}
+}
+
+func mustPath(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Path
+}
+
+func (b *billing) accountID() string {
+	b.t.Helper()
+	var acc struct {
+		ID string `json:"id"`
+	}
+	b.call(b.a.URL(), "GET", "/api/v1/account", b.tok, nil, &acc)
+	return acc.ID
+}
+
+// TestBillingFaults: the bad inputs and faults of the issue.
+func TestBillingFaults(t *testing.T) {
+	t.Parallel()
+	b := setupBilling(t, "faults@example.com")
+	base := b.a.URL()
+
+	t.Run("UnverifiedAccount", func(t *testing.T) {
+		b.signUp("unverified@example.com")
+		tok := b.login(base, "unverified@example.com", goodPassword, "Phone").AccessToken
+		st, body := b.call(base, "POST", "/api/v1/billing/checkout", tok, map[string]string{"plan": "basic"}, nil)
+		// Without the header first: 400.
+		wantStatus(t, "no key", st, body, http.StatusBadRequest, "idempotency_key_required")
+		other := &billing{identity: b.identity, tok: tok}
+		st, body, _ = other.money("/api/v1/billing/checkout", "k1", map[string]string{"plan": "basic"})
+		wantStatus(t, "unverified", st, body, http.StatusForbidden, "account_not_verified")
+	})
+	t.Run("InactivePlan", func(t *testing.T) {
+		st, body := b.call(base, "PATCH", "/api/v1/admin/billing/plans/premium", testAdminToken, map[string]any{"active": false}, nil)
+		wantStatus(t, "deactivate", st, body, http.StatusOK, "")
+		st, body, _ = b.money("/api/v1/billing/checkout", "inactive", map[string]string{"plan": "premium"})
+		wantStatus(t, "inactive plan", st, body, http.StatusUnprocessableEntity, "plan_inactive")
+		b.call(base, "PATCH", "/api/v1/admin/billing/plans/premium", testAdminToken, map[string]any{"active": true}, nil)
+	})
+	t.Run("CurrencyMismatch", func(t *testing.T) {
+		st, body, _ := b.money("/api/v1/billing/checkout", "usd", map[string]string{"plan": "basic", "currency": "USD"})
+		wantStatus(t, "currency", st, body, http.StatusUnprocessableEntity, "currency_mismatch")
+	})
+	t.Run("AbsurdAdminAmounts", func(t *testing.T) {
+		for _, amt := range []int64{-100, 0, 100_000_000_000} {
+			st, body := b.call(base, "PATCH", "/api/v1/admin/billing/plans/basic", testAdminToken, map[string]any{"amount": amt}, nil)
+			wantStatus(t, fmt.Sprint("amount ", amt), st, body, http.StatusUnprocessableEntity, "validation_failed")
+		}
+		st, body := b.call(base, "POST", "/api/v1/admin/billing/plans", testAdminToken, map[string]any{"code": "family", "name": "Family", "interval": "week",
+			"max_streams": 99, "max_height": 4320, "amount": 999, "currency": "euro"}, nil)
+		wantStatus(t, "bad plan", st, body, http.StatusUnprocessableEntity, "validation_failed")
+		if errs, _ := body["errors"].([]any); len(errs) != 4 {
+			t.Fatalf("want 4 field errors (interval, max_streams, max_height, currency): %v", body)
+		}
+	})
+	t.Run("DeclinedCard", func(t *testing.T) {
+		curl := b.subscribe("basic", "0002")
+		st, page := b.pay(curl, "4000 0000 0000 0002")
+		if st != http.StatusPaymentRequired || !strings.Contains(page, "declined") {
+			t.Fatalf("declined card: %d %.300s", st, page)
+		}
+		s := b.waitSub("incomplete", func(s subView) bool { return s.Status == "incomplete" })
+		if s.Entitlement.Active {
+			t.Fatal("incomplete subscription entitled")
+		}
+	})
+	t.Run("IdempotencyKey", func(t *testing.T) {
+		st1, a, _ := b.money("/api/v1/billing/checkout", "same-key", map[string]string{"plan": "basic"})
+		st2, c, h := b.money("/api/v1/billing/checkout", "same-key", map[string]string{"plan": "basic"})
+		if st1 != http.StatusCreated || st2 != st1 || a["checkout_url"] != c["checkout_url"] || h.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay: %d %v / %d %v %v", st1, a, st2, c, h)
+		}
+		st, body, _ := b.money("/api/v1/billing/checkout", "same-key", map[string]string{"plan": "standard"})
+		wantStatus(t, "key reused", st, body, http.StatusUnprocessableEntity, "idempotency_key_reused")
+	})
+	t.Run("BadSignature", func(t *testing.T) {
+		payload := []byte(`{"id":"evt_forged","object":"event","type":"customer.subscription.updated","created":1,"data":{"object":{}}}`)
+		for name, sig := range map[string]string{
+			"missing": "",
+			"wrong":   "t=" + fmt.Sprint(time.Now().Unix()) + ",v1=" + strings.Repeat("ab", 32),
+			"old": webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: "whsec_test_billing_secret",
+				Timestamp: time.Now().Add(-10 * time.Minute)}).Header,
+		} {
+			req, _ := http.NewRequest("POST", base+"/api/v1/billing/webhooks/sandbox", bytes.NewReader(payload))
+			req.Header.Set("Stripe-Signature", sig)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(raw), "signature_invalid") {
+				t.Fatalf("%s signature: %d %s", name, resp.StatusCode, raw)
+			}
+		}
+	})
+}

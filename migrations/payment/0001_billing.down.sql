@@ -1,0 +1,17 @@
+DROP TABLE IF EXISTS payment.sandbox_events;
+DROP TABLE IF EXISTS payment.sandbox_portal_sessions;
+DROP TABLE IF EXISTS payment.sandbox_invoices;
+DROP TABLE IF EXISTS payment.sandbox_subscriptions;
+DROP TABLE IF EXISTS payment.sandbox_checkouts;
+DROP TABLE IF EXISTS payment.sandbox_clock;
+DROP TABLE IF EXISTS payment.idempotency_keys;
+DROP TABLE IF EXISTS payment.webhook_events;
+DROP TABLE IF EXISTS payment.refunds;
+DROP TABLE IF EXISTS payment.payment_attempts;
+DROP TABLE IF EXISTS payment.invoice_lines;
+DROP TABLE IF EXISTS payment.invoices;
+DROP SEQUENCE IF EXISTS payment.invoice_number;
+DROP TABLE IF EXISTS payment.transitions;
+DROP TABLE IF EXISTS payment.subscriptions;
+DROP TABLE IF EXISTS payment.prices;
+DROP TABLE IF EXISTS payment.plans;
