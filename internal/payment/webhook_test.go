@@ -60,7 +60,9 @@ func setup(t *testing.T) *testBundle {
 	tb := &testBundle{db: db, jobs: &jobs{}}
 	s, err := New(Config{Provider: ProviderStripe, StripeSecretKey: "sk_test_x", StripeWebhookSecret: testSecret}, Deps{
 		DB: db, Log: zerolog.Nop(), Queue: tb.jobs,
-		Accounts: AccountsFunc(func(_ context.Context, id string) (Account, error) { return Account{ID: id, Email: "a@example.com", Verified: true}, nil }),
+		Accounts: AccountsFunc(func(_ context.Context, id string) (Account, error) {
+			return Account{ID: id, Email: "a@example.com", Verified: true}, nil
+		}),
 		Notifier: NotifierFunc(func(_ context.Context, _ *sqlx.Tx, n Notification) error {
 			tb.mu.Lock()
 			tb.notes = append(tb.notes, n)
@@ -94,7 +96,7 @@ func setup(t *testing.T) *testBundle {
 func subEvent(id, typ, status string, created time.Time, metaSub string) []byte {
 	obj, _ := json.Marshal(&stripe.Subscription{ID: "sub_1", Status: stripe.SubscriptionStatus(status), Customer: &stripe.Customer{ID: "cus_1"},
 		Metadata: map[string]string{"subscription_id": metaSub},
-		Items: &stripe.SubscriptionItemList{Data: []*stripe.SubscriptionItem{{CurrentPeriodStart: created.Unix(), CurrentPeriodEnd: created.AddDate(0, 1, 0).Unix()}}}})
+		Items:    &stripe.SubscriptionItemList{Data: []*stripe.SubscriptionItem{{CurrentPeriodStart: created.Unix(), CurrentPeriodEnd: created.AddDate(0, 1, 0).Unix()}}}})
 	b, _ := json.Marshal(map[string]any{"id": id, "object": "event", "api_version": stripe.APIVersion, "created": created.Unix(), "type": typ,
 		"data": map[string]json.RawMessage{"object": obj}})
 	return b
@@ -138,9 +140,9 @@ func TestWebhookSignature(t *testing.T) {
 	tb := setup(t)
 	payload := subEvent("evt_sig", "customer.subscription.updated", "active", time.Now(), tb.subID)
 	for name, sig := range map[string]string{
-		"Missing": "",
-		"Wrong":   fmt.Sprintf("t=%d,v1=%064d", time.Now().Unix(), 0),
-		"TooOld":  sign(payload, time.Now().Add(-6*time.Minute)),
+		"Missing":     "",
+		"Wrong":       fmt.Sprintf("t=%d,v1=%064d", time.Now().Unix(), 0),
+		"TooOld":      sign(payload, time.Now().Add(-6*time.Minute)),
 		"OtherSecret": webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: "whsec_other", Timestamp: time.Now()}).Header,
 	} {
 		if _, err := tb.s.ReceiveWebhook(context.Background(), "stripe", payload, sig); !errors.Is(err, ErrSignatureInvalid) {
