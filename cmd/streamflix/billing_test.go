@@ -5,12 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/stripe/stripe-go/v82/webhook"
 )
 
@@ -24,7 +30,12 @@ type billing struct {
 
 func setupBilling(t *testing.T, email string) *billing {
 	t.Helper()
-	id := setupIdentityWith(t, false, map[string]string{"PAYMENT_WEBHOOK_SECRET": "whsec_test_billing_secret"})
+	sink := startSMTPSink(t)
+	id := setupIdentityWith(t, false, map[string]string{"PAYMENT_WEBHOOK_SECRET": "whsec_test_billing_secret",
+		"SMTP_HOST": "127.0.0.1", "SMTP_PORT": sink.port, "SMTP_TLS": "none",
+		"MAIL_DIR": t.TempDir()}) // not where mailTo looks: only SMTP reaches it
+	// Mail arrives over SMTP; the sink files each message where mailTo looks.
+	sink.setDir(id.mailDir)
 	b := &billing{identity: id, email: email}
 	id.signUp(email)
 	tok, _ := id.mailTo(email, "erify")
@@ -32,6 +43,54 @@ func setupBilling(t *testing.T, email string) *billing {
 	wantStatus(t, "verify", st, body, http.StatusOK, "")
 	b.tok = id.login(id.a.URL(), email, goodPassword, "Laptop").AccessToken
 	return b
+}
+
+// smtpSink is a real SMTP server (emersion/go-smtp) on loopback that
+// files each message it receives as an .eml file in a directory.
+type smtpSink struct {
+	port string
+	mu   sync.Mutex
+	dir  string
+	n    int
+}
+
+func startSMTPSink(t *testing.T) *smtpSink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	k := &smtpSink{port: port}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{k: k}, nil }))
+	srv.Domain = "localhost"
+	srv.ErrorLog = log.New(io.Discard, "", 0)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return k
+}
+
+func (k *smtpSink) setDir(dir string) {
+	k.mu.Lock()
+	k.dir = dir
+	k.mu.Unlock()
+}
+
+type sinkSession struct{ k *smtpSink }
+
+func (*sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (*sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (*sinkSession) Reset()                               {}
+func (*sinkSession) Logout() error                        { return nil }
+func (x *sinkSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	x.k.mu.Lock()
+	defer x.k.mu.Unlock()
+	x.k.n++
+	return os.WriteFile(filepath.Join(x.k.dir, fmt.Sprintf("smtp-%04d.eml", x.k.n)), b, 0o600)
 }
 
 // money sends a money-moving request with an Idempotency-Key.
