@@ -415,3 +415,190 @@ func TestBillingFaults(t *testing.T) {
 		}
 	})
 }
+
+type invoiceView struct {
+	ID     string `json:"id"`
+	Number string `json:"number"`
+	Reason string `json:"reason"`
+	Total  int64  `json:"total"`
+	Tax    int64  `json:"tax"`
+	Lines  []struct {
+		Amount int64 `json:"amount"`
+	} `json:"lines"`
+	AmountRefunded int64 `json:"amount_refunded"`
+}
+
+func (b *billing) invoices() []invoiceView {
+	b.t.Helper()
+	var l struct {
+		Items []invoiceView `json:"items"`
+	}
+	b.call(b.a.URL(), "GET", "/api/v1/billing/invoices", b.tok, nil, &l)
+	return l.Items
+}
+
+// waitInvoices waits for n invoices and returns them, newest first.
+func (b *billing) waitInvoices(n int) []invoiceView {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		invs := b.invoices()
+		if len(invs) >= n {
+			return invs
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%d invoices, want %d", len(invs), n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBillingPlanChanges: a new price waits for the next period; an
+// upgrade is at once and prorated; a downgrade waits for the period end;
+// cancel and resume; receipts in HTML; refunds; the end of a canceled
+// subscription.
+func TestBillingPlanChanges(t *testing.T) {
+	t.Parallel()
+	b := setupBilling(t, "changer@example.com")
+	base := b.a.URL()
+	b.pay(b.subscribe("basic", "4242"), "4242424242424242")
+	s := b.waitSub("active", func(s subView) bool { return s.Status == "active" })
+	b.mailTo(b.email, "receipt")
+
+	// A new price: the subscriber pays the old one until the next period.
+	st, body := b.call(base, "PATCH", "/api/v1/admin/billing/plans/basic", testAdminToken, map[string]any{"amount": 899}, nil)
+	wantStatus(t, "new price", st, body, http.StatusOK, "")
+	if price := body["price"].(map[string]any); price["amount"].(float64) != 899 || price["version"].(float64) != 2 {
+		t.Fatalf("new price %v", price)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var pending bool
+		_ = b.db.Get(&pending, `SELECT pending_price IS NOT NULL FROM payment.sandbox_subscriptions`)
+		if pending {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the new price was never scheduled for the subscriber")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var sub map[string]any
+	b.call(base, "GET", "/api/v1/subscription", b.tok, nil, &sub)
+	if amt := sub["plan"].(map[string]any)["price"].(map[string]any)["amount"].(float64); amt != 799 {
+		t.Fatalf("the subscriber's price moved before the next period: %v", amt)
+	}
+	b.advanceTo(s.CurrentPeriodEnd)
+	if invs := b.waitInvoices(2); invs[0].Total != 899 || invs[0].Reason != "subscription_cycle" || invs[0].Tax != 0 {
+		t.Fatalf("renewal invoice %+v, want 899 at the new price", invs[0])
+	}
+	s = b.waitSub("renewed", func(s subView) bool { return s.CurrentPeriodEnd.After(b.clock()) })
+	b.mailTo(b.email, "receipt")
+
+	// Upgrade: at once, prorated.
+	st, body, _ = b.money("/api/v1/subscription/change", "up", map[string]string{"plan": "premium"})
+	wantStatus(t, "upgrade", st, body, http.StatusOK, "")
+	s = b.waitSub("premium", func(s subView) bool { return s.Plan.Code == "premium" && s.Entitlement.MaxStreams == 4 && s.Entitlement.MaxHeight == 2160 })
+	invs := b.waitInvoices(3)
+	if up := invs[0]; up.Reason != "subscription_update" || up.Total <= 0 || up.Total >= 1999-899 || len(up.Lines) != 2 || up.Lines[0].Amount >= 0 {
+		t.Fatalf("proration invoice %+v", up)
+	}
+	b.mailTo(b.email, "plan is now Premium")
+
+	// Downgrade: at the period end.
+	st, body, _ = b.money("/api/v1/subscription/change", "down", map[string]string{"plan": "standard"})
+	wantStatus(t, "downgrade", st, body, http.StatusOK, "")
+	if body["pending_plan"] != "standard" || body["plan"].(map[string]any)["code"] != "premium" {
+		t.Fatalf("downgrade answer %v", body)
+	}
+	st, body, _ = b.money("/api/v1/subscription/change", "same", map[string]string{"plan": "premium"})
+	wantStatus(t, "take back the downgrade", st, body, http.StatusOK, "")
+	if body["pending_plan"] != nil {
+		t.Fatalf("pending plan kept: %v", body)
+	}
+	b.money("/api/v1/subscription/change", "down2", map[string]string{"plan": "standard"})
+
+	// Cancel, then resume before the end.
+	st, body, _ = b.money("/api/v1/subscription/cancel", "c1", nil)
+	wantStatus(t, "cancel", st, body, http.StatusOK, "")
+	if body["cancel_at_period_end"] != true {
+		t.Fatalf("cancel: %v", body)
+	}
+	b.mailTo(b.email, "will end")
+	st, body, _ = b.money("/api/v1/subscription/resume", "r1", nil)
+	wantStatus(t, "resume", st, body, http.StatusOK, "")
+	if body["cancel_at_period_end"] != false {
+		t.Fatalf("resume: %v", body)
+	}
+	st, body, _ = b.money("/api/v1/subscription/resume", "r2", nil)
+	wantStatus(t, "resume twice", st, body, http.StatusConflict, "not_canceling")
+
+	// The period ends: the downgrade takes effect.
+	b.advanceTo(s.CurrentPeriodEnd)
+	b.waitSub("standard", func(s subView) bool { return s.Plan.Code == "standard" && s.Entitlement.MaxStreams == 2 })
+	invs = b.waitInvoices(4)
+	if invs[0].Total != 1399 {
+		t.Fatalf("first invoice on standard %+v", invs[0])
+	}
+	b.mailTo(b.email, "plan is now Standard")
+
+	// The HTML receipt.
+	resp, page := do(t, "GET", base+"/api/v1/billing/invoices/"+invs[0].ID+"/receipt", b.tok, nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(page), invs[0].Number) ||
+		!strings.Contains(string(page), "€13.99") {
+		t.Fatalf("receipt: %d %s %.400s", resp.StatusCode, resp.Header.Get("Content-Type"), page)
+	}
+	// Someone else's invoice is not found.
+	other := setupBillingOn(b, "other@example.com")
+	st, body = b.call(base, "GET", "/api/v1/billing/invoices/"+invs[0].ID, other, nil, nil)
+	wantStatus(t, "another account's invoice", st, body, http.StatusNotFound, "invoice_not_found")
+
+	// Refunds (admin), idempotent, never more than was paid.
+	refund := func(key string, amount int64) (int, map[string]any) {
+		raw, _ := json.Marshal(map[string]any{"amount": amount, "reason": "goodwill"})
+		req, _ := http.NewRequest("POST", base+"/api/v1/admin/billing/invoices/"+invs[0].ID+"/refund", bytes.NewReader(raw))
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	st, body = refund("rf1", 500)
+	wantStatus(t, "refund", st, body, http.StatusOK, "")
+	st, body = refund("rf1", 500)
+	if st != http.StatusOK || body["amount_refunded"].(float64) != 500 {
+		t.Fatalf("replayed refund: %d %v", st, body)
+	}
+	st, body = refund("rf2", 1000)
+	wantStatus(t, "refund too large", st, body, http.StatusUnprocessableEntity, "refund_too_large")
+
+	// Cancel for good: it ends at the period end.
+	b.money("/api/v1/subscription/cancel", "c2", nil)
+	b.mailTo(b.email, "will end")
+	s = b.waitSub("canceling", func(s subView) bool { return s.CancelAtPeriodEnd })
+	if !s.Entitlement.Active {
+		t.Fatal("access lost before the period end")
+	}
+	b.advanceTo(s.CurrentPeriodEnd)
+	b.waitSub("ended", func(s subView) bool { return s.Status == "canceled" && !s.Entitlement.Active })
+	b.mailTo(b.email, "subscription has ended")
+	// A new checkout is possible again.
+	st, body, _ = b.money("/api/v1/billing/checkout", "back", map[string]string{"plan": "basic"})
+	wantStatus(t, "checkout after the end", st, body, http.StatusCreated, "")
+}
+
+// setupBillingOn signs up and verifies another account on b's instance and
+// returns its access token.
+func setupBillingOn(b *billing, email string) string {
+	b.t.Helper()
+	b.signUp(email)
+	tok, _ := b.mailTo(email, "erify")
+	b.call(b.a.URL(), "POST", "/api/v1/account/verify-email", "", map[string]string{"token": tok}, nil)
+	return b.login(b.a.URL(), email, goodPassword, "Tablet").AccessToken
+}

@@ -80,3 +80,29 @@ func (w *tickWorker) Timeout(*river.Job[TickArgs]) time.Duration { return time.M
 func (w *tickWorker) Work(ctx context.Context, _ *river.Job[TickArgs]) error {
 	return w.sb.RunDue(ctx)
 }
+
+// RepriceArgs is the payment.reprice job: after a plan's price changed,
+// move its subscribers to the new price at their next period.
+type RepriceArgs struct {
+	Plan    string `json:"plan"`
+	PriceID int64  `json:"price_id"`
+}
+
+// Kind is the River job kind.
+func (RepriceArgs) Kind() string { return "payment.reprice" }
+
+// InsertOpts puts the job on payment's queue.
+func (RepriceArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueName, MaxAttempts: 10}
+}
+
+type repriceWorker struct {
+	river.WorkerDefaults[RepriceArgs]
+	s *Service
+}
+
+func (w *repriceWorker) Timeout(*river.Job[RepriceArgs]) time.Duration { return 10 * time.Minute }
+
+func (w *repriceWorker) Work(ctx context.Context, job *river.Job[RepriceArgs]) error {
+	return w.s.reprice(ctx, job.Args.Plan, job.Args.PriceID)
+}

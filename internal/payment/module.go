@@ -12,7 +12,7 @@ import (
 // job kinds, the sandbox's periodic renewal run, and its health.
 func (s *Service) Module(version string) registry.Module {
 	h := NewHandler(s)
-	kinds := []string{EventArgs{}.Kind()}
+	kinds := []string{EventArgs{}.Kind(), RepriceArgs{}.Kind()}
 	var periodic []*river.PeriodicJob
 	if s.sandbox != nil {
 		kinds = append(kinds, DeliverArgs{}.Kind(), TickArgs{}.Kind())
@@ -27,6 +27,7 @@ func (s *Service) Module(version string) registry.Module {
 		Routes:  h.Routes,
 		Workers: func(w *river.Workers) {
 			river.AddWorker(w, &eventWorker{s: s})
+			river.AddWorker(w, &repriceWorker{s: s})
 			if s.sandbox != nil {
 				river.AddWorker(w, &deliverWorker{sb: s.sandbox})
 				river.AddWorker(w, &tickWorker{sb: s.sandbox})

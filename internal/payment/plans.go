@@ -98,7 +98,8 @@ func (s *Service) CreatePlan(ctx context.Context, in PlanInput) (Plan, error) {
 		if err != nil {
 			return fmt.Errorf("insert plan: %w", err)
 		}
-		return insertPrice(ctx, tx, in.Code, in.Amount, in.Currency, in.ProviderPriceID)
+		_, err = insertPrice(ctx, tx, in.Code, in.Amount, in.Currency, in.ProviderPriceID)
+		return err
 	})
 	if err != nil {
 		return Plan{}, err
@@ -148,7 +149,13 @@ func (s *Service) UpdatePlan(ctx context.Context, code string, in PlanPatch) (Pl
 			ppid = *in.ProviderPriceID
 		}
 		if amount != p.Price.Amount || currency != p.Price.Currency || ppid != p.Price.ProviderPriceID {
-			return insertPrice(ctx, tx, code, amount, currency, ppid)
+			priceID, err := insertPrice(ctx, tx, code, amount, currency, ppid)
+			if err != nil {
+				return err
+			}
+			// Subscribers move to the new price at their next period.
+			_, err = s.queue.InsertTx(ctx, tx.Tx, RepriceArgs{Plan: code, PriceID: priceID}, nil)
+			return err
 		}
 		return nil
 	})
@@ -165,11 +172,48 @@ func (s *Service) DeactivatePlan(ctx context.Context, code string) error {
 	return err
 }
 
-func insertPrice(ctx context.Context, tx *sqlx.Tx, code string, amount int64, currency, providerPriceID string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO payment.prices (plan_code, version, amount, currency, provider_price_id)
-		SELECT $1, coalesce(max(version), 0) + 1, $2, $3, nullif($4, '') FROM payment.prices WHERE plan_code = $1`, code, amount, currency, providerPriceID)
+func insertPrice(ctx context.Context, tx *sqlx.Tx, code string, amount int64, currency, providerPriceID string) (int64, error) {
+	var id int64
+	err := tx.GetContext(ctx, &id, `INSERT INTO payment.prices (plan_code, version, amount, currency, provider_price_id)
+		SELECT $1, coalesce(max(version), 0) + 1, $2, $3, nullif($4, '') FROM payment.prices WHERE plan_code = $1 RETURNING id`, code, amount, currency, providerPriceID)
 	if err != nil {
-		return fmt.Errorf("insert price: %w", err)
+		return 0, fmt.Errorf("insert price: %w", err)
+	}
+	return id, nil
+}
+
+// reprice schedules every live subscription of plan on an older price
+// (and with no plan change pending) to move to priceID at its next
+// renewal. Each is its own provider call and transaction: a crash
+// half-way leaves the rest for the job's retry.
+func (s *Service) reprice(ctx context.Context, plan string, priceID int64) error {
+	p, err := findPlanByPrice(ctx, s.db, priceID)
+	if err != nil {
+		return err
+	}
+	var subs []struct {
+		ID          string `db:"id"`
+		AccountID   string `db:"account_id"`
+		PriceID     int64  `db:"price_id"`
+		ProviderSub string `db:"provider_subscription_id"`
+	}
+	if err := s.db.SelectContext(ctx, &subs, `SELECT id, account_id, price_id, provider_subscription_id FROM payment.subscriptions
+		WHERE plan_code = $1 AND price_id < $2 AND status IN ('trialing', 'active', 'past_due') AND pending_plan_code IS NULL
+		AND provider_subscription_id IS NOT NULL AND provider = $3`, plan, priceID, s.provider.Name()); err != nil {
+		return fmt.Errorf("subscriptions to reprice: %w", err)
+	}
+	for _, sub := range subs {
+		ps, err := s.provider.ChangePrice(ctx, ChangeRequest{ProviderSubscriptionID: sub.ProviderSub, Plan: p, Price: p.Price,
+			Metadata: subscriptionMetadata(sub.ID, sub.AccountID, priceID, false, sub.PriceID), IdempotencyKey: fmt.Sprintf("reprice:%s:%d", sub.ID, priceID)})
+		if err != nil {
+			return fmt.Errorf("reprice %s: %w", sub.ID, err)
+		}
+		if err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+			_, err := s.applySubscriptionTx(ctx, tx, ps, "admin:reprice", "")
+			return err
+		}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
