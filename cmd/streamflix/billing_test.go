@@ -498,7 +498,9 @@ func TestBillingPlanChanges(t *testing.T) {
 	// Upgrade: at once, prorated.
 	st, body, _ = b.money("/api/v1/subscription/change", "up", map[string]string{"plan": "premium"})
 	wantStatus(t, "upgrade", st, body, http.StatusOK, "")
-	s = b.waitSub("premium", func(s subView) bool { return s.Plan.Code == "premium" && s.Entitlement.MaxStreams == 4 && s.Entitlement.MaxHeight == 2160 })
+	s = b.waitSub("premium", func(s subView) bool {
+		return s.Plan.Code == "premium" && s.Entitlement.MaxStreams == 4 && s.Entitlement.MaxHeight == 2160
+	})
 	invs := b.waitInvoices(3)
 	if up := invs[0]; up.Reason != "subscription_update" || up.Total <= 0 || up.Total >= 1999-899 || len(up.Lines) != 2 || up.Lines[0].Amount >= 0 {
 		t.Fatalf("proration invoice %+v", up)
