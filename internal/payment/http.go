@@ -1,7 +1,6 @@
 package payment
 
 import (
-	"encoding/json"
 	"errors"
 	"html/template"
 	"io"
@@ -425,8 +424,3 @@ var receiptPage = template.Must(template.New("receipt").Parse(`<!DOCTYPE html>
 {{with .RefundedText}}<tr><td>Refunded</td><td class="r">{{.}}</td></tr>{{end}}</table>
 </body></html>
 `))
-
-// jsonError writes err for an API client of the sandbox pages.
-func jsonError(w http.ResponseWriter, r *http.Request, err error) { api.WriteError(w, r, err) }
-
-var _ = json.Marshal

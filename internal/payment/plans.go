@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -217,5 +216,3 @@ func (s *Service) reprice(ctx context.Context, plan string, priceID int64) error
 	}
 	return nil
 }
-
-var errNoPrice = errors.New("payment: plan without a price")
