@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +20,8 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/stripe/stripe-go/v82/webhook"
+
+	"github.com/streamflix/streamflix/internal/payment"
 )
 
 // billing is a test bundle: one instance with the sandbox provider, and a
@@ -30,8 +34,15 @@ type billing struct {
 
 func setupBilling(t *testing.T, email string) *billing {
 	t.Helper()
+	return setupBillingWith(t, email, false)
+}
+
+// setupBillingWith is setupBilling, with two instances on one database
+// when two is set.
+func setupBillingWith(t *testing.T, email string, two bool) *billing {
+	t.Helper()
 	sink := startSMTPSink(t)
-	id := setupIdentityWith(t, false, map[string]string{"PAYMENT_WEBHOOK_SECRET": "whsec_test_billing_secret",
+	id := setupIdentityWith(t, two, map[string]string{"PAYMENT_WEBHOOK_SECRET": "whsec_test_billing_secret",
 		"SMTP_HOST": "127.0.0.1", "SMTP_PORT": sink.port, "SMTP_TLS": "none",
 		"MAIL_DIR": t.TempDir()}) // not where mailTo looks: only SMTP reaches it
 	// Mail arrives over SMTP; the sink files each message where mailTo looks.
@@ -603,4 +614,114 @@ func setupBillingOn(b *billing, email string) string {
 	tok, _ := b.mailTo(email, "erify")
 	b.call(b.a.URL(), "POST", "/api/v1/account/verify-email", "", map[string]string{"token": tok}, nil)
 	return b.login(b.a.URL(), email, goodPassword, "Tablet").AccessToken
+}
+
+// TestBillingCrashBetweenProviderAndCommit: the process dies after the
+// provider changed the subscription but before streamflix recorded it (the
+// provider call is made here directly, as the dead request made it). The
+// client retries with the same Idempotency-Key: nothing is charged twice
+// and the state converges on the provider's. A first request that never
+// answered does not hold its key forever.
+func TestBillingCrashBetweenProviderAndCommit(t *testing.T) {
+	t.Parallel()
+	b := setupBilling(t, "crash@example.com")
+	ctx := context.Background()
+	b.pay(b.subscribe("basic", "4242"), "4242424242424242")
+	b.waitSub("active", func(s subView) bool { return s.Status == "active" })
+	var sub struct {
+		ID                     string `db:"id"`
+		AccountID              string `db:"account_id"`
+		ProviderSubscriptionID string `db:"provider_subscription_id"`
+	}
+	if err := b.db.Get(&sub, `SELECT id, account_id, provider_subscription_id FROM payment.subscriptions`); err != nil {
+		t.Fatal(err)
+	}
+	plans, err := b.a.Payment.Plans(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var premium payment.Plan
+	for _, p := range plans {
+		if p.Code == "premium" {
+			premium = p
+		}
+	}
+	// The dead request: its idempotency row is still "running" (from 5
+	// minutes ago), and the provider did the upgrade and charged for it.
+	body, _ := json.Marshal(map[string]string{"plan": "premium"})
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", "POST", "/api/v1/subscription/change")
+	h.Write(body)
+	if _, err := b.db.Exec(`INSERT INTO payment.idempotency_keys (account_id, key, request_hash, created_at) VALUES ($1, 'crash-1', $2, now() - interval '5 minutes')`,
+		sub.AccountID, h.Sum(nil)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.a.Payment.Sandbox().ChangePrice(ctx, payment.ChangeRequest{ProviderSubscriptionID: sub.ProviderSubscriptionID, Plan: premium, Price: premium.Price, Now: true,
+		Metadata:       map[string]string{"subscription_id": sub.ID, "account_id": sub.AccountID, "price_id": fmt.Sprint(premium.Price.ID)},
+		IdempotencyKey: "change:" + sub.ID + ":crash-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The retry.
+	st, resp, _ := b.money("/api/v1/subscription/change", "crash-1", map[string]string{"plan": "premium"})
+	if st != http.StatusOK && !(st == http.StatusUnprocessableEntity && resp["code"] == "plan_unchanged") {
+		t.Fatalf("retry: %d %v", st, resp)
+	}
+	b.waitSub("converged", func(s subView) bool { return s.Plan.Code == "premium" && s.Entitlement.MaxStreams == 4 })
+	var charges int
+	if err := b.db.Get(&charges, `SELECT count(*) FROM payment.sandbox_invoices WHERE payload->>'billing_reason' = 'subscription_update'`); err != nil {
+		t.Fatal(err)
+	}
+	if charges != 1 {
+		t.Fatalf("%d proration charges at the provider, want 1", charges)
+	}
+	time.Sleep(200 * time.Millisecond) // let a wrongly duplicated event land, if any
+	if n := len(b.invoices()); n != 2 {
+		t.Fatalf("%d invoices, want 2 (the first and one proration)", n)
+	}
+}
+
+// TestBillingTwoInstancesRenew: both instances run the sandbox's due
+// renewals at once, many times over; each renewal happens once.
+func TestBillingTwoInstancesRenew(t *testing.T) {
+	t.Parallel()
+	b := setupBillingWith(t, "twice@example.com", true)
+	ctx := context.Background()
+	b.pay(b.subscribe("standard", "4242"), "4242424242424242")
+	s := b.waitSub("active", func(s subView) bool { return s.Status == "active" })
+	// Move the clock without running what falls due, then race.
+	if _, err := b.db.Exec(`UPDATE payment.sandbox_clock SET offset_seconds = offset_seconds + $1`, int64(time.Until(s.CurrentPeriodEnd)/time.Second)+3600); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		in := b.a
+		if i%2 == 1 {
+			in = b.b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- in.Payment.Sandbox().RunDue(ctx)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.waitSub("renewed", func(s2 subView) bool { return s2.CurrentPeriodEnd.After(s.CurrentPeriodEnd) })
+	invs := b.waitInvoices(2)
+	time.Sleep(300 * time.Millisecond)
+	if invs = b.invoices(); len(invs) != 2 {
+		t.Fatalf("%d invoices after racing renewals, want 2", len(invs))
+	}
+	var renewals int
+	_ = b.db.Get(&renewals, `SELECT count(*) FROM payment.sandbox_invoices WHERE payload->>'billing_reason' = 'subscription_cycle'`)
+	if renewals != 1 {
+		t.Fatalf("%d renewal charges, want 1", renewals)
+	}
 }

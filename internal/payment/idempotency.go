@@ -9,10 +9,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/streamflix/streamflix/internal/platform/api"
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 )
+
+// abandonAfter is how long a request holding an Idempotency-Key may run
+// before a retry with the same key takes over: longer than any request
+// may take (REQUEST_TIMEOUT is 30s by default).
+const abandonAfter = 2 * time.Minute
 
 // IdempotencyHeader names the header every money-moving request carries.
 const IdempotencyHeader = "Idempotency-Key"
@@ -45,7 +51,13 @@ func (s *Service) idempotent(w http.ResponseWriter, r *http.Request, scope strin
 	h.Write(body)
 	hash := h.Sum(nil)
 	ctx := r.Context()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO payment.idempotency_keys (account_id, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, scope, key, hash)
+	// A first request that never finished (its process died) is taken
+	// over after abandonAfter; the provider's own idempotency keys, derived
+	// from this one, keep the retry from charging twice.
+	res, err := s.db.ExecContext(ctx, `INSERT INTO payment.idempotency_keys (account_id, key, request_hash) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id, key) DO UPDATE SET created_at = now()
+		WHERE idempotency_keys.status IS NULL AND idempotency_keys.request_hash = EXCLUDED.request_hash
+		AND idempotency_keys.created_at < now() - $4 * interval '1 second'`, scope, key, hash, int(abandonAfter/time.Second))
 	if err != nil {
 		api.WriteError(w, r, err)
 		return

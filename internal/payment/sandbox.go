@@ -490,6 +490,24 @@ func (sb *Sandbox) deliver(ctx context.Context, eventID string) error {
 	return nil
 }
 
+// seen records an idempotency key in tx and reports whether it was used
+// before, with the first call's result.
+func (sb *Sandbox) seen(ctx context.Context, tx *sqlx.Tx, key, result string) (bool, string, error) {
+	if key == "" {
+		return false, "", nil
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO payment.sandbox_requests (idempotency_key, result) VALUES ($1, $2) ON CONFLICT DO NOTHING`, key, result)
+	if err != nil {
+		return false, "", fmt.Errorf("sandbox idempotency: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return false, result, nil
+	}
+	var first string
+	err = tx.GetContext(ctx, &first, `SELECT result FROM payment.sandbox_requests WHERE idempotency_key = $1`, key)
+	return true, first, err
+}
+
 // Subscription returns the sandbox subscription's state now.
 func (sb *Sandbox) Subscription(ctx context.Context, id string) (ProviderSubscription, error) {
 	s, err := sb.loadSub(ctx, sb.db, `id = $1`, id)
@@ -514,6 +532,10 @@ func (sb *Sandbox) ChangePrice(ctx context.Context, r ChangeRequest) (ProviderSu
 		}
 		now, err := sb.now(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if again, _, err := sb.seen(ctx, tx, r.IdempotencyKey, s.ID); err != nil || again {
+			out = s.snapshot(now) // a retried call: nothing is charged twice
 			return err
 		}
 		if !r.Now {
@@ -554,7 +576,7 @@ func (sb *Sandbox) ChangePrice(ctx context.Context, r ChangeRequest) (ProviderSu
 }
 
 // SetCancelAtPeriodEnd schedules or takes back the end at period end.
-func (sb *Sandbox) SetCancelAtPeriodEnd(ctx context.Context, id string, cancel bool, _ string) (ProviderSubscription, error) {
+func (sb *Sandbox) SetCancelAtPeriodEnd(ctx context.Context, id string, cancel bool, key string) (ProviderSubscription, error) {
 	var out ProviderSubscription
 	err := pg.InTx(ctx, sb.db, func(tx *sqlx.Tx) error {
 		s, err := sb.loadSub(ctx, tx, `id = $1 FOR UPDATE`, id)
@@ -566,6 +588,10 @@ func (sb *Sandbox) SetCancelAtPeriodEnd(ctx context.Context, id string, cancel b
 		}
 		now, err := sb.now(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if again, _, err := sb.seen(ctx, tx, key, s.ID); err != nil || again {
+			out = s.snapshot(now)
 			return err
 		}
 		s.CancelAtPeriodEnd = cancel
@@ -580,15 +606,25 @@ func (sb *Sandbox) SetCancelAtPeriodEnd(ctx context.Context, id string, cancel b
 
 // Refund records a refund of a paid sandbox invoice.
 func (sb *Sandbox) Refund(ctx context.Context, r RefundRequest) (string, error) {
-	res, err := sb.db.ExecContext(ctx, `UPDATE payment.sandbox_invoices SET amount_refunded = amount_refunded + $2
-		WHERE id = $1 AND amount_refunded + $2 <= amount_paid`, r.ProviderInvoiceID, r.Amount)
-	if err != nil {
-		return "", fmt.Errorf("sandbox refund: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return "", ErrRefundTooLarge
-	}
-	return randomID("re_"), nil
+	var id string
+	err := pg.InTx(ctx, sb.db, func(tx *sqlx.Tx) error {
+		again, first, err := sb.seen(ctx, tx, r.IdempotencyKey, randomID("re_"))
+		if err != nil || again {
+			id = first
+			return err
+		}
+		id = first
+		res, err := tx.ExecContext(ctx, `UPDATE payment.sandbox_invoices SET amount_refunded = amount_refunded + $2
+			WHERE id = $1 AND amount_refunded + $2 <= amount_paid`, r.ProviderInvoiceID, r.Amount)
+		if err != nil {
+			return fmt.Errorf("sandbox refund: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrRefundTooLarge
+		}
+		return nil
+	})
+	return id, err
 }
 
 // CreatePortal opens a portal session (an hour, in real time).

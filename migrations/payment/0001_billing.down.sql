@@ -1,4 +1,5 @@
 DROP TABLE IF EXISTS payment.sandbox_events;
+DROP TABLE IF EXISTS payment.sandbox_requests;
 DROP TABLE IF EXISTS payment.sandbox_portal_sessions;
 DROP TABLE IF EXISTS payment.sandbox_invoices;
 DROP TABLE IF EXISTS payment.sandbox_subscriptions;

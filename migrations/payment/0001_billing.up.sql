@@ -213,6 +213,14 @@ CREATE TABLE payment.sandbox_portal_sessions (
     expires_at      timestamptz NOT NULL
 );
 
+-- Idempotency keys of calls to the sandbox, as Stripe keeps them: a
+-- repeated call returns the first result and charges nothing again.
+CREATE TABLE payment.sandbox_requests (
+    idempotency_key text PRIMARY KEY,
+    result          text NOT NULL,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TABLE payment.sandbox_events (
     id         text PRIMARY KEY,
     payload    bytea NOT NULL,
