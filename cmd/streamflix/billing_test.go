@@ -725,3 +725,26 @@ func TestBillingTwoInstancesRenew(t *testing.T) {
 		t.Fatalf("%d renewal charges, want 1", renewals)
 	}
 }
+
+// TestBillingAdvanceCommand: `streamflix billing advance` moves the
+// sandbox clock that the serving instances share.
+func TestBillingAdvanceCommand(t *testing.T) {
+	t.Parallel()
+	b := setupBilling(t, "clock@example.com")
+	before := b.clock()
+	var stdout, stderr bytes.Buffer
+	getenv := env(b.dbURL, map[string]string{"MEDIA_DIR": t.TempDir(), "MAIL_DIR": t.TempDir()})
+	if code := run(context.Background(), []string{"billing", "advance", "3d"}, getenv, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "sandbox clock now") {
+		t.Fatalf("stdout %q", stdout.String())
+	}
+	if d := b.clock().Sub(before); d < 72*time.Hour || d > 73*time.Hour {
+		t.Fatalf("the clock moved by %s, want 3 days", d)
+	}
+	stderr.Reset()
+	if code := run(context.Background(), []string{"billing", "advance", "soon"}, getenv, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "31d") {
+		t.Fatalf("bad duration: exit %d, %q", code, stderr.String())
+	}
+}
