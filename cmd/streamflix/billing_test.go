@@ -404,6 +404,25 @@ func TestBillingFaults(t *testing.T) {
 		st, body, _ := b.money("/api/v1/billing/checkout", "same-key", map[string]string{"plan": "standard"})
 		wantStatus(t, "key reused", st, body, http.StatusUnprocessableEntity, "idempotency_key_reused")
 	})
+	t.Run("AbandonedCheckoutExpires", func(t *testing.T) {
+		first := b.subscribe("basic", "abandoned")
+		second := b.subscribe("standard", "abandoned")
+		if st, page := b.pay(first, "4242424242424242"); st != http.StatusGone {
+			t.Fatalf("paying an abandoned checkout: %d %.200s", st, page)
+		}
+		if st, _ := b.pay(second, "4242424242424242"); st != http.StatusSeeOther {
+			t.Fatalf("paying the current checkout: %d", st)
+		}
+		s := b.waitSub("active", func(s subView) bool { return s.Status == "active" })
+		if s.Plan.Code != "standard" {
+			t.Fatalf("plan %s, want standard", s.Plan.Code)
+		}
+		var n int
+		_ = b.db.Get(&n, `SELECT count(*) FROM payment.sandbox_subscriptions`)
+		if n != 1 {
+			t.Fatalf("%d provider subscriptions, want 1", n)
+		}
+	})
 	t.Run("BadSignature", func(t *testing.T) {
 		payload := []byte(`{"id":"evt_forged","object":"event","type":"customer.subscription.updated","created":1,"data":{"object":{}}}`)
 		for name, sig := range map[string]string{

@@ -179,6 +179,13 @@ func (sb *Sandbox) ParseWebhook(payload []byte, signature string) (ProviderEvent
 // CreateCheckout opens a checkout session whose page is served here.
 func (sb *Sandbox) CreateCheckout(ctx context.Context, r CheckoutRequest) (Checkout, error) {
 	id := randomID("cs_test_")
+	// One open checkout per subscription, as a caller of Stripe expires
+	// the old session: paying an abandoned one must not start a second
+	// subscription.
+	if _, err := sb.db.ExecContext(ctx, `UPDATE payment.sandbox_checkouts SET status = 'expired'
+		WHERE subscription_id = $1 AND status = 'open' AND idempotency_key IS DISTINCT FROM $2`, r.SubscriptionID, r.IdempotencyKey); err != nil {
+		return Checkout{}, fmt.Errorf("sandbox checkout: %w", err)
+	}
 	err := sb.db.GetContext(ctx, &id, `INSERT INTO payment.sandbox_checkouts (id, account_id, email, subscription_id, price_id, plan_name, amount, currency,
 		interval, trial_days, success_url, cancel_url, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key RETURNING id`,
