@@ -317,27 +317,34 @@ func (m *Main) openModules(ctx context.Context, jobs *queue.Deferred) error {
 	m.Notify.SetInserter(jobs)
 	hasher := password.NewHasher(password.OWASP, 0)
 	accounts := &authAccounts{}
-	m.Auth = auth.NewService(auth.Config{PublicURL: cfg.PublicURL, CacheSessions: m.Store.Backend == cache.BackendRedis}, auth.Deps{
+	if m.Auth, err = auth.New(auth.Config{PublicURL: cfg.PublicURL, CacheSessions: m.Store.Backend == cache.BackendRedis}, auth.Deps{
 		DB: m.DB, Tokens: tokens, Hasher: hasher, Accounts: accounts, Profiles: accounts, Notifier: authNotifier{m.Notify},
-		Counter: m.Store.Counter, Cache: m.Store.Cache, Queue: jobs, Log: m.Log,
-	})
-	m.Users = user.NewService(user.Config{PublicURL: cfg.PublicURL}, user.Deps{
+		Counter: m.Store.Counter, Cache: m.Store.Cache, Queue: jobs, ClientIP: clientIP, Log: m.Log,
+	}); err != nil {
+		return err
+	}
+	if m.Users, err = user.New(user.Config{PublicURL: cfg.PublicURL}, user.Deps{
 		DB: m.DB, Passwords: m.Auth, Hasher: hasher, Notifier: userNotifier{m.Notify}, Counter: m.Store.Counter,
 		Forgetters: []user.Forgetter{m.Auth}, Log: m.Log,
-	})
+	}); err != nil {
+		return err
+	}
 	accounts.u, recipients.u = m.Users, m.Users
-	m.Registry.Add(user.NewHandler(m.Users).Module(m.Version))
-	m.Registry.Add(auth.NewHandler(m.Auth, clientIP).Module(m.Version))
+	m.Registry.Add(m.Users.Module(m.Version))
+	m.Registry.Add(m.Auth.Module(m.Version))
 	m.Registry.Add(m.Notify.Module(m.Version))
 	if m.Media, err = storage.NewLocal(cfg.MediaDir); err != nil {
 		return fmt.Errorf("MEDIA_DIR: %w", err)
 	}
-	var catalogCache cache.Cache = m.Store.Cache
+	var catalogCache content.Cache = m.Store.Cache
 	if m.Config.CatalogCacheTTL == 0 {
 		catalogCache = nil
 	}
-	m.Catalog = content.NewService(content.Config{CacheTTL: m.Config.CatalogCacheTTL, Media: m.Media, MediaURL: cfg.MediaURL}, m.DB, catalogCache, m.Log)
-	m.Registry.Add(content.NewHandler(m.Catalog).Module(m.Version))
+	if m.Catalog, err = content.New(content.Config{CacheTTL: m.Config.CatalogCacheTTL, MediaURL: cfg.MediaURL},
+		content.Deps{DB: m.DB, Cache: catalogCache, Media: m.Media, Log: m.Log}); err != nil {
+		return err
+	}
+	m.Registry.Add(m.Catalog.Module(m.Version))
 	return m.openPayment(ctx, jobs)
 }
 

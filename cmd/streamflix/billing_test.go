@@ -50,9 +50,9 @@ func setupBillingWith(t *testing.T, email string, two bool) *billing {
 	b := &billing{identity: id, email: email}
 	id.signUp(email)
 	tok, _ := id.mailTo(email, "erify")
-	st, body := id.call(id.a.URL(), "POST", "/api/v1/account/verify-email", "", map[string]string{"token": tok}, nil)
+	st, body := b.call(id.a.URL(), "POST", "/api/v1/account/verify-email", "", map[string]string{"token": tok}, nil)
 	wantStatus(t, "verify", st, body, http.StatusOK, "")
-	b.tok = id.login(id.a.URL(), email, goodPassword, "Laptop").AccessToken
+	b.tok = id.login(newClient(t, id.a.URL()), email, goodPassword, "Laptop").AccessToken
 	return b
 }
 
@@ -104,30 +104,52 @@ func (x *sinkSession) Data(r io.Reader) error {
 	return os.WriteFile(filepath.Join(x.k.dir, fmt.Sprintf("smtp-%04d.eml", x.k.n)), b, 0o600)
 }
 
+// call sends a request through the package's apiClient and decodes a JSON
+// answer into out (if not nil; an error status then fails the test).
+func (b *billing) call(base, method, path, tok string, body any, out any) (int, map[string]any) {
+	b.t.Helper()
+	r := newClient(b.t, base).as(tok).do(method, path, body)
+	if out != nil {
+		r.decode(out)
+	}
+	return r.StatusCode, r.json()
+}
+
+// get is a GET through apiClient, answered whole.
+func (b *billing) get(path, tok string) *apiResponse {
+	b.t.Helper()
+	return newClient(b.t, b.a.URL()).as(tok).do("GET", path, nil)
+}
+
+func wantStatus(t *testing.T, what string, got int, body map[string]any, want int, code string) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("%s: status %d, want %d; body %v", what, got, want, body)
+	}
+	if code != "" && body["code"] != code {
+		t.Fatalf("%s: code %v, want %s; body %v", what, body["code"], code, body)
+	}
+}
+
 // money sends a money-moving request with an Idempotency-Key.
 func (b *billing) money(path, key string, body any) (int, map[string]any, http.Header) {
 	b.t.Helper()
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", b.a.URL()+path, bytes.NewReader(raw))
-	req.Header.Set("Authorization", "Bearer "+b.tok)
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(out, &m)
-	return resp.StatusCode, m, resp.Header
+	return b.moneyAs(b.tok, path, key, body)
 }
 
-var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+func (b *billing) moneyAs(tok, path, key string, body any) (int, map[string]any, http.Header) {
+	b.t.Helper()
+	if body == nil {
+		body = map[string]any{}
+	}
+	r := newClient(b.t, b.a.URL()).as(tok).do("POST", path, body, header("Idempotency-Key", key))
+	return r.StatusCode, r.json(), r.Header
+}
 
-// pay posts the card form to a sandbox page (as an API client would).
+// pay posts the card form to a sandbox page as an API client does
+// (Accept: application/json: the answer names the return URL instead of
+// redirecting to it). It returns the status and the return URL or the
+// problem's code.
 func (b *billing) pay(pageURL, number string) (int, string) {
 	b.t.Helper()
 	u, err := url.Parse(pageURL)
@@ -135,13 +157,14 @@ func (b *billing) pay(pageURL, number string) (int, string) {
 		b.t.Fatal(err)
 	}
 	form := url.Values{"card_number": {number}, "exp": {"12/34"}, "cvc": {"123"}}
-	resp, err := noRedirect.PostForm(b.a.URL()+u.Path, form)
-	if err != nil {
-		b.t.Fatal(err)
+	r := newClient(b.t, b.a.URL()).do("POST", u.Path, raw("application/x-www-form-urlencoded", []byte(form.Encode())), header("Accept", "application/json"))
+	m := r.json()
+	if r.StatusCode == http.StatusOK {
+		s, _ := m["redirect_url"].(string)
+		return r.StatusCode, s
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location") + string(body)
+	c, _ := m["code"].(string)
+	return r.StatusCode, c
 }
 
 type subView struct {
@@ -168,10 +191,10 @@ func (b *billing) waitSub(what string, ok func(subView) bool) subView {
 	var s subView
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, raw := do(b.t, "GET", b.a.URL()+"/api/v1/subscription", b.tok, nil)
+		resp := b.get("/api/v1/subscription", b.tok)
 		if resp.StatusCode == http.StatusOK {
 			s = subView{}
-			_ = json.Unmarshal(raw, &s)
+			_ = json.Unmarshal(resp.body, &s)
 			if ok(s) {
 				return s
 			}
@@ -253,11 +276,11 @@ func TestBillingLifecycle(t *testing.T) {
 
 	curl := b.subscribe("standard", "4242")
 	// The hosted page is a form.
-	resp, page := do(t, "GET", base+mustPath(t, curl), "", nil)
-	if resp.StatusCode != 200 || !strings.Contains(string(page), `name="card_number"`) {
-		t.Fatalf("checkout page: %d %.300s", resp.StatusCode, page)
+	page := b.get(mustPath(t, curl), "")
+	if page.StatusCode != 200 || !strings.Contains(string(page.body), `name="card_number"`) {
+		t.Fatalf("checkout page: %d %.300s", page.StatusCode, page.body)
 	}
-	if st, loc := b.pay(curl, "4242 4242 4242 4242"); st != http.StatusSeeOther || !strings.Contains(loc, "checkout=success") {
+	if st, loc := b.pay(curl, "4242 4242 4242 4242"); st != http.StatusOK || !strings.Contains(loc, "checkout=success") {
 		t.Fatalf("pay: %d %s", st, loc)
 	}
 	s := b.waitSub("after checkout", func(s subView) bool { return s.Status == "active" && s.Card.Last4 == "4242" })
@@ -288,8 +311,8 @@ func TestBillingLifecycle(t *testing.T) {
 		URL string `json:"url"`
 	}
 	b.call(base, "POST", "/api/v1/billing/portal", b.tok, nil, &portal)
-	pst, ploc := b.pay(strings.Replace(portal.URL, "/portal/", "/portal/", 1)+"/card", "4000 0000 0000 0341")
-	if pst != http.StatusSeeOther {
+	pst, ploc := b.pay(portal.URL+"/card", "4000 0000 0000 0341")
+	if pst != http.StatusOK {
 		t.Fatalf("change card: %d %s", pst, ploc)
 	}
 	b.waitSub("card changed", func(s subView) bool { return s.Card.Last4 == "0341" })
@@ -353,12 +376,11 @@ func TestBillingFaults(t *testing.T) {
 
 	t.Run("UnverifiedAccount", func(t *testing.T) {
 		b.signUp("unverified@example.com")
-		tok := b.login(base, "unverified@example.com", goodPassword, "Phone").AccessToken
+		tok := b.login(newClient(t, base), "unverified@example.com", goodPassword, "Phone").AccessToken
 		st, body := b.call(base, "POST", "/api/v1/billing/checkout", tok, map[string]string{"plan": "basic"}, nil)
 		// Without the header first: 400.
 		wantStatus(t, "no key", st, body, http.StatusBadRequest, "idempotency_key_required")
-		other := &billing{identity: b.identity, tok: tok}
-		st, body, _ = other.money("/api/v1/billing/checkout", "k1", map[string]string{"plan": "basic"})
+		st, body, _ = b.moneyAs(tok, "/api/v1/billing/checkout", "k1", map[string]string{"plan": "basic"})
 		wantStatus(t, "unverified", st, body, http.StatusForbidden, "account_not_verified")
 	})
 	t.Run("InactivePlan", func(t *testing.T) {
@@ -386,9 +408,15 @@ func TestBillingFaults(t *testing.T) {
 	})
 	t.Run("DeclinedCard", func(t *testing.T) {
 		curl := b.subscribe("basic", "0002")
-		st, page := b.pay(curl, "4000 0000 0000 0002")
-		if st != http.StatusPaymentRequired || !strings.Contains(page, "declined") {
-			t.Fatalf("declined card: %d %.300s", st, page)
+		st, code := b.pay(curl, "4000 0000 0000 0002")
+		if st != http.StatusPaymentRequired || code != "card_declined" {
+			t.Fatalf("declined card: %d %s", st, code)
+		}
+		// A browser gets the page again, with the reason.
+		form := url.Values{"card_number": {"4000000000000002"}, "exp": {"12/34"}, "cvc": {"123"}}
+		r := newClient(t, base).do("POST", mustPath(t, curl), raw("application/x-www-form-urlencoded", []byte(form.Encode())))
+		if r.StatusCode != http.StatusPaymentRequired || !strings.Contains(string(r.body), "Your card was declined.") || !strings.Contains(string(r.body), `name="card_number"`) {
+			t.Fatalf("declined card page: %d %.300s", r.StatusCode, r.body)
 		}
 		s := b.waitSub("incomplete", func(s subView) bool { return s.Status == "incomplete" })
 		if s.Entitlement.Active {
@@ -407,10 +435,10 @@ func TestBillingFaults(t *testing.T) {
 	t.Run("AbandonedCheckoutExpires", func(t *testing.T) {
 		first := b.subscribe("basic", "abandoned")
 		second := b.subscribe("standard", "abandoned")
-		if st, page := b.pay(first, "4242424242424242"); st != http.StatusGone {
-			t.Fatalf("paying an abandoned checkout: %d %.200s", st, page)
+		if st, code := b.pay(first, "4242424242424242"); st != http.StatusGone || code != "checkout_expired" {
+			t.Fatalf("paying an abandoned checkout: %d %s", st, code)
 		}
-		if st, _ := b.pay(second, "4242424242424242"); st != http.StatusSeeOther {
+		if st, _ := b.pay(second, "4242424242424242"); st != http.StatusOK {
 			t.Fatalf("paying the current checkout: %d", st)
 		}
 		s := b.waitSub("active", func(s subView) bool { return s.Status == "active" })
@@ -431,17 +459,8 @@ func TestBillingFaults(t *testing.T) {
 			"old": webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: "whsec_test_billing_secret",
 				Timestamp: time.Now().Add(-10 * time.Minute)}).Header,
 		} {
-			req, _ := http.NewRequest("POST", base+"/api/v1/billing/webhooks/sandbox", bytes.NewReader(payload))
-			req.Header.Set("Stripe-Signature", sig)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			raw, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(raw), "signature_invalid") {
-				t.Fatalf("%s signature: %d %s", name, resp.StatusCode, raw)
-			}
+			newClient(t, base).do("POST", "/api/v1/billing/webhooks/sandbox", raw("application/json", payload), header("Stripe-Signature", sig)).
+				want(name+" signature", http.StatusBadRequest, "signature_invalid")
 		}
 	})
 }
@@ -575,10 +594,10 @@ func TestBillingPlanChanges(t *testing.T) {
 	b.mailTo(b.email, "plan is now Standard")
 
 	// The HTML receipt.
-	resp, page := do(t, "GET", base+"/api/v1/billing/invoices/"+invs[0].ID+"/receipt", b.tok, nil)
-	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(page), invs[0].Number) ||
-		!strings.Contains(string(page), "€13.99") {
-		t.Fatalf("receipt: %d %s %.400s", resp.StatusCode, resp.Header.Get("Content-Type"), page)
+	receipt := b.get("/api/v1/billing/invoices/"+invs[0].ID+"/receipt", b.tok)
+	if receipt.StatusCode != 200 || !strings.HasPrefix(receipt.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(receipt.body), invs[0].Number) ||
+		!strings.Contains(string(receipt.body), "€13.99") {
+		t.Fatalf("receipt: %d %s %.400s", receipt.StatusCode, receipt.Header.Get("Content-Type"), receipt.body)
 	}
 	// Someone else's invoice is not found.
 	other := setupBillingOn(b, "other@example.com")
@@ -587,19 +606,8 @@ func TestBillingPlanChanges(t *testing.T) {
 
 	// Refunds (admin), idempotent, never more than was paid.
 	refund := func(key string, amount int64) (int, map[string]any) {
-		raw, _ := json.Marshal(map[string]any{"amount": amount, "reason": "goodwill"})
-		req, _ := http.NewRequest("POST", base+"/api/v1/admin/billing/invoices/"+invs[0].ID+"/refund", bytes.NewReader(raw))
-		req.Header.Set("Authorization", "Bearer "+testAdminToken)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		st, m, _ := b.moneyAs(testAdminToken, "/api/v1/admin/billing/invoices/"+invs[0].ID+"/refund", key, map[string]any{"amount": amount, "reason": "goodwill"})
+		return st, m
 	}
 	st, body = refund("rf1", 500)
 	wantStatus(t, "refund", st, body, http.StatusOK, "")
@@ -632,7 +640,7 @@ func setupBillingOn(b *billing, email string) string {
 	b.signUp(email)
 	tok, _ := b.mailTo(email, "erify")
 	b.call(b.a.URL(), "POST", "/api/v1/account/verify-email", "", map[string]string{"token": tok}, nil)
-	return b.login(b.a.URL(), email, goodPassword, "Tablet").AccessToken
+	return b.login(newClient(b.t, b.a.URL()), email, goodPassword, "Tablet").AccessToken
 }
 
 // TestBillingCrashBetweenProviderAndCommit: the process dies after the
@@ -694,6 +702,7 @@ func TestBillingCrashBetweenProviderAndCommit(t *testing.T) {
 	if charges != 1 {
 		t.Fatalf("%d proration charges at the provider, want 1", charges)
 	}
+	b.waitInvoices(2)
 	time.Sleep(200 * time.Millisecond) // let a wrongly duplicated event land, if any
 	if n := len(b.invoices()); n != 2 {
 		t.Fatalf("%d invoices, want 2 (the first and one proration)", n)

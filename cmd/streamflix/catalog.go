@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/streamflix/streamflix/internal/content"
+	"github.com/streamflix/streamflix/internal/content/scale"
 )
 
 // openOffline opens an instance for a one-off command: settings from the
@@ -180,12 +181,12 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	fs.SetOutput(stderr)
 	demo := fs.Bool("demo", false, "load the demo catalog (public-domain classics), published; running it again changes nothing")
 	ifEmpty := fs.Bool("if-empty", false, "with --demo: do nothing when the catalog already has titles")
-	scale := fs.Int("scale", 0, "generate this many published titles (external keys scale-0 to scale-N-1) for load tests")
+	scaleN := fs.Int("scale", 0, "generate this many published titles (external keys scale-0 to scale-N-1) for load tests")
 	seed := fs.Uint64("seed", 1, "with --scale: the generator's seed; the same seed gives the same titles")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || *demo == (*scale > 0) || *scale < 0 {
+	if fs.NArg() > 0 || *demo == (*scaleN > 0) || *scaleN < 0 {
 		fmt.Fprint(stderr, "streamflix seed: want --demo [--if-empty] or --scale N [--seed S] (N > 0)\n")
 		return 2
 	}
@@ -194,8 +195,8 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return code
 	}
 	defer m.Close()
-	if *scale > 0 {
-		rep, err := m.Catalog.SeedScale(ctx, *scale, *seed)
+	if *scaleN > 0 {
+		rep, err := scale.Seed(ctx, m.Catalog, *scaleN, *seed)
 		if err != nil {
 			fmt.Fprintf(stderr, "streamflix seed: %v\n", err)
 			return 1

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -60,45 +59,6 @@ func setupIdentityWith(t *testing.T, two bool, more map[string]string) *identity
 		id.b = start(t, env(dbURL, extra), nil)
 	}
 	return id
-}
-
-// call sends a JSON request and decodes a JSON answer into out (if not
-// nil). A caller that wants the answer decoded wants a success: an error
-// status fails the test rather than leaving out empty.
-func (id *identity) call(base, method, path, tok string, body any, out any) (int, map[string]any) {
-	id.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			id.t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	resp, raw := do(id.t, method, base+path, tok, rd)
-	if out != nil && resp.StatusCode >= 400 {
-		id.t.Fatalf("%s %s: status %d: %s", method, path, resp.StatusCode, raw)
-	}
-	var m map[string]any
-	if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &m)
-		if out != nil {
-			if err := json.Unmarshal(raw, out); err != nil {
-				id.t.Fatalf("%s %s: decode %s: %v", method, path, raw, err)
-			}
-		}
-	}
-	return resp.StatusCode, m
-}
-
-func wantStatus(t *testing.T, what string, got int, body map[string]any, want int, code string) {
-	t.Helper()
-	if got != want {
-		t.Fatalf("%s: status %d, want %d; body %v", what, got, want, body)
-	}
-	if code != "" && body["code"] != code {
-		t.Fatalf("%s: code %v, want %s; body %v", what, body["code"], code, body)
-	}
 }
 
 var tokenInMail = regexp.MustCompile(`token=(?:3D)?([A-Za-z0-9_-]{43})`)
@@ -173,17 +133,18 @@ const goodPassword = "plum-kettle-orbit-92"
 
 func (id *identity) signUp(email string) {
 	id.t.Helper()
-	st, body := id.call(id.a.URL(), "POST", "/api/v1/accounts", "", map[string]any{"email": email, "password": goodPassword, "name": "Ada"}, nil)
-	wantStatus(id.t, "sign up "+email, st, body, http.StatusCreated, "")
+	newClient(id.t, id.a.URL()).do("POST", "/api/v1/accounts", map[string]any{"email": email, "password": goodPassword, "name": "Ada"}).
+		want("sign up "+email, http.StatusCreated, "")
 }
 
-func (id *identity) login(base, email, pw, device string) tokens {
+// login signs in through api's instance.
+func (id *identity) login(api apiClient, email, pw, device string) tokens {
 	id.t.Helper()
 	var t tokens
-	st, body := id.call(base, "POST", "/api/v1/auth/login", "", map[string]any{"email": email, "password": pw, "device": map[string]string{"name": device, "kind": "web"}}, &t)
-	wantStatus(id.t, "login "+email, st, body, http.StatusOK, "")
+	resp := api.do("POST", "/api/v1/auth/login", map[string]any{"email": email, "password": pw, "device": map[string]string{"name": device, "kind": "web"}}).
+		want("login "+email, http.StatusOK, "").decode(&t)
 	if t.AccessToken == "" || t.RefreshToken == "" || t.Session.ID == "" {
-		id.t.Fatalf("login answer missing tokens: %v", body)
+		id.t.Fatalf("login answer missing tokens: %s", resp.body)
 	}
 	return t
 }
@@ -191,33 +152,31 @@ func (id *identity) login(base, email, pw, device string) tokens {
 func TestSignUpVerifyLogin(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	id.signUp("Ada@Example.com")
 
 	// The same address in another case is taken.
-	st, body := id.call(base, "POST", "/api/v1/accounts", "", map[string]any{"email": "ada@example.COM", "password": goodPassword}, nil)
-	wantStatus(t, "duplicate", st, body, http.StatusConflict, "email_taken")
+	api.do("POST", "/api/v1/accounts", map[string]any{"email": "ada@example.COM", "password": goodPassword}).
+		want("duplicate", http.StatusConflict, "email_taken")
 
 	tok, _ := id.mailTo("Ada@Example.com", "erify")
 	if tok == "" {
 		t.Fatal("verification email holds no link token")
 	}
-	lt := id.login(base, "ada@example.com", goodPassword, "Laptop")
+	lt := id.login(api, "ada@example.com", goodPassword, "Laptop")
 	var acc struct {
 		Email         string `json:"email"`
 		EmailVerified bool   `json:"email_verified"`
 	}
-	id.call(base, "GET", "/api/v1/account", lt.AccessToken, nil, &acc)
+	api.as(lt.AccessToken).do("GET", "/api/v1/account", nil).decode(&acc)
 	if acc.Email != "Ada@Example.com" || acc.EmailVerified {
 		t.Fatalf("account before verification: %+v", acc)
 	}
-	st, body = id.call(base, "POST", "/api/v1/account/verify-email", "", map[string]any{"token": tok}, &acc)
-	wantStatus(t, "verify", st, body, http.StatusOK, "")
+	api.do("POST", "/api/v1/account/verify-email", map[string]any{"token": tok}).want("verify", http.StatusOK, "").decode(&acc)
 	if !acc.EmailVerified {
 		t.Fatal("not verified after using the link")
 	}
-	st, body = id.call(base, "POST", "/api/v1/account/verify-email", "", map[string]any{"token": tok}, nil)
-	wantStatus(t, "verify twice", st, body, http.StatusUnprocessableEntity, "token_invalid")
+	api.do("POST", "/api/v1/account/verify-email", map[string]any{"token": tok}).want("verify twice", http.StatusUnprocessableEntity, "token_invalid")
 
 	// One profile came with the account.
 	var ps struct {
@@ -225,7 +184,7 @@ func TestSignUpVerifyLogin(t *testing.T) {
 			Name string `json:"name"`
 		} `json:"items"`
 	}
-	id.call(base, "GET", "/api/v1/profiles", lt.AccessToken, nil, &ps)
+	api.as(lt.AccessToken).do("GET", "/api/v1/profiles", nil).decode(&ps)
 	if len(ps.Items) != 1 || ps.Items[0].Name != "Ada" {
 		t.Fatalf("profiles after sign-up: %+v", ps)
 	}
@@ -234,7 +193,7 @@ func TestSignUpVerifyLogin(t *testing.T) {
 func TestSignUpBadInput(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	cases := []struct {
 		name   string
 		body   string
@@ -255,13 +214,7 @@ func TestSignUpBadInput(t *testing.T) {
 		{"WrongType", `{"email":42,"password":"plum-kettle-orbit-92"}`, 422, "validation_failed", "email"},
 	}
 	for _, c := range cases {
-		resp, raw := do(t, "POST", base+"/api/v1/accounts", "", strings.NewReader(c.body))
-		var body map[string]any
-		_ = json.Unmarshal(raw, &body)
-		wantStatus(t, c.name, resp.StatusCode, body, c.status, c.code)
-		if resp.Header.Get("Content-Type") != "application/problem+json" {
-			t.Errorf("%s: content type %q", c.name, resp.Header.Get("Content-Type"))
-		}
+		body := api.do("POST", "/api/v1/accounts", raw("application/json", []byte(c.body))).want(c.name, c.status, c.code).json()
 		if c.field != "" {
 			errs, _ := body["errors"].([]any)
 			if len(errs) == 0 || errs[0].(map[string]any)["field"] != c.field {
@@ -279,39 +232,33 @@ func TestSignUpBadInput(t *testing.T) {
 func TestLoginFailures(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	id.signUp("bob@example.com")
-	st, wrong := id.call(base, "POST", "/api/v1/auth/login", "", map[string]any{"email": "bob@example.com", "password": "wrong-password-1", "device": map[string]string{"name": "x", "kind": "web"}}, nil)
-	wantStatus(t, "wrong password", st, wrong, http.StatusUnauthorized, "invalid_credentials")
-	st, unknown := id.call(base, "POST", "/api/v1/auth/login", "", map[string]any{"email": "nobody@example.com", "password": "wrong-password-1", "device": map[string]string{"name": "x", "kind": "web"}}, nil)
-	wantStatus(t, "unknown account", st, unknown, http.StatusUnauthorized, "invalid_credentials")
-	if wrong["detail"] != unknown["detail"] {
-		t.Errorf("answers differ between a wrong password and an unknown account: %v vs %v", wrong, unknown)
+	wrong := api.do("POST", "/api/v1/auth/login", map[string]any{"email": "bob@example.com", "password": "wrong-password-1", "device": map[string]string{"name": "x", "kind": "web"}}).
+		want("wrong password", http.StatusUnauthorized, "invalid_credentials")
+	unknown := api.do("POST", "/api/v1/auth/login", map[string]any{"email": "nobody@example.com", "password": "wrong-password-1", "device": map[string]string{"name": "x", "kind": "web"}}).
+		want("unknown account", http.StatusUnauthorized, "invalid_credentials")
+	if wrong.json()["detail"] != unknown.json()["detail"] {
+		t.Errorf("answers differ between a wrong password and an unknown account: %s vs %s", wrong.body, unknown.body)
 	}
-	st, body := id.call(base, "POST", "/api/v1/auth/login", "", map[string]any{"email": "bob@example.com", "password": goodPassword, "device": map[string]string{"name": "x", "kind": "fridge"}}, nil)
-	wantStatus(t, "bad device kind", st, body, http.StatusUnprocessableEntity, "validation_failed")
+	api.do("POST", "/api/v1/auth/login", map[string]any{"email": "bob@example.com", "password": goodPassword, "device": map[string]string{"name": "x", "kind": "fridge"}}).
+		want("bad device kind", http.StatusUnprocessableEntity, "validation_failed")
 }
 
 func TestBruteForceLockout(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	id.signUp("carol@example.com")
-	attempt := func(pw string) (int, map[string]any, http.Header) {
-		b, _ := json.Marshal(map[string]any{"email": "carol@example.com", "password": pw, "device": map[string]string{"name": "x", "kind": "web"}})
-		resp, raw := do(t, "POST", base+"/api/v1/auth/login", "", bytes.NewReader(b))
-		var m map[string]any
-		_ = json.Unmarshal(raw, &m)
-		return resp.StatusCode, m, resp.Header
+	attempt := func(pw string) *apiResponse {
+		t.Helper()
+		return api.do("POST", "/api/v1/auth/login", map[string]any{"email": "carol@example.com", "password": pw, "device": map[string]string{"name": "x", "kind": "web"}})
 	}
 	for i := 0; i < 5; i++ {
-		st, body, _ := attempt("wrong-password-1")
-		wantStatus(t, fmt.Sprintf("failure %d", i+1), st, body, http.StatusUnauthorized, "invalid_credentials")
+		attempt("wrong-password-1").want(fmt.Sprintf("failure %d", i+1), http.StatusUnauthorized, "invalid_credentials")
 	}
 	// Blocked now, even with the right password, with Retry-After.
-	st, body, h := attempt(goodPassword)
-	wantStatus(t, "after five failures", st, body, http.StatusTooManyRequests, "login_locked")
-	if h.Get("Retry-After") == "" {
+	if attempt(goodPassword).want("after five failures", http.StatusTooManyRequests, "login_locked").Header.Get("Retry-After") == "" {
 		t.Fatal("429 without Retry-After")
 	}
 	var events int
@@ -325,9 +272,9 @@ func TestBruteForceLockout(t *testing.T) {
 func TestTokenAbuse(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	id.signUp("dan@example.com")
-	lt := id.login(base, "dan@example.com", goodPassword, "Phone")
+	lt := id.login(api, "dan@example.com", goodPassword, "Phone")
 	parts := strings.Split(lt.AccessToken, ".")
 	if len(parts) != 3 {
 		t.Fatalf("access token is not a JWT: %q", lt.AccessToken)
@@ -364,19 +311,17 @@ func TestTokenAbuse(t *testing.T) {
 		{"Expired", expired, "token_expired"},
 		{"Garbage", "abc.def.ghi", "invalid_token"},
 	} {
-		st, body := id.call(base, "GET", "/api/v1/account", c.tok, nil, nil)
-		wantStatus(t, c.name, st, body, http.StatusUnauthorized, c.code)
+		api.as(c.tok).do("GET", "/api/v1/account", nil).want(c.name, http.StatusUnauthorized, c.code)
 	}
 	// The real token still works.
-	st, body := id.call(base, "GET", "/api/v1/account", lt.AccessToken, nil, nil)
-	wantStatus(t, "real token", st, body, http.StatusOK, "")
+	api.as(lt.AccessToken).do("GET", "/api/v1/account", nil).want("real token", http.StatusOK, "")
 	// JWKS publishes the verifying key.
 	var jwks struct {
 		Keys []struct {
 			Kid, Kty, Alg string
 		} `json:"keys"`
 	}
-	id.call(base, "GET", "/api/v1/auth/jwks.json", "", nil, &jwks)
+	api.do("GET", "/api/v1/auth/jwks.json", nil).decode(&jwks)
 	if len(jwks.Keys) == 0 || jwks.Keys[0].Kty != "RSA" || jwks.Keys[0].Alg != "RS256" {
 		t.Fatalf("jwks: %+v", jwks)
 	}
@@ -385,24 +330,22 @@ func TestTokenAbuse(t *testing.T) {
 func TestRefreshRotationAndReuse(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	id.signUp("erin@example.com")
-	first := id.login(base, "erin@example.com", goodPassword, "TV")
+	first := id.login(api, "erin@example.com", goodPassword, "TV")
 	var second tokens
-	st, body := id.call(base, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}, &second)
-	wantStatus(t, "refresh", st, body, http.StatusOK, "")
+	api.do("POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": first.RefreshToken}).want("refresh", http.StatusOK, "").decode(&second)
 	if second.RefreshToken == first.RefreshToken || second.Session.ID != first.Session.ID {
 		t.Fatalf("refresh did not rotate within the session: %+v", second)
 	}
 	// The old one again: the session is revoked, the new one dies with it.
-	st, body = id.call(base, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": first.RefreshToken}, nil)
-	wantStatus(t, "reuse", st, body, http.StatusUnauthorized, "refresh_token_reused")
-	st, body = id.call(base, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": second.RefreshToken}, nil)
-	wantStatus(t, "after reuse", st, body, http.StatusUnauthorized, "session_revoked")
-	st, body = id.call(base, "GET", "/api/v1/account", second.AccessToken, nil, nil)
-	wantStatus(t, "access after reuse", st, body, http.StatusUnauthorized, "session_revoked")
-	st, body = id.call(base, "POST", "/api/v1/auth/refresh", "", map[string]string{"refresh_token": "made-up"}, nil)
-	wantStatus(t, "unknown refresh", st, body, http.StatusUnauthorized, "invalid_refresh_token")
+	api.do("POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": first.RefreshToken}).
+		want("reuse", http.StatusUnauthorized, "refresh_token_reused")
+	api.do("POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": second.RefreshToken}).
+		want("after reuse", http.StatusUnauthorized, "session_revoked")
+	api.as(second.AccessToken).do("GET", "/api/v1/account", nil).want("access after reuse", http.StatusUnauthorized, "session_revoked")
+	api.do("POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": "made-up"}).
+		want("unknown refresh", http.StatusUnauthorized, "invalid_refresh_token")
 	var events int
 	if err := id.db.Get(&events, `SELECT count(*) FROM auth.security_events WHERE kind = 'refresh_token_reused'`); err != nil || events != 1 {
 		t.Fatalf("security events for reuse = %d (%v), want 1", events, err)
@@ -415,13 +358,13 @@ func TestRevocationAcrossInstances(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, true)
 	id.signUp("fay@example.com")
-	laptop := id.login(id.a.URL(), "fay@example.com", goodPassword, "Laptop")
-	phone := id.login(id.b.URL(), "fay@example.com", goodPassword, "Phone")
+	apiA, apiB := newClient(t, id.a.URL()), newClient(t, id.b.URL())
+	laptop := id.login(apiA, "fay@example.com", goodPassword, "Laptop")
+	phone := id.login(apiB, "fay@example.com", goodPassword, "Phone")
 	// Both instances accept both tokens (and warm their session cache).
-	for _, in := range []*instance{id.a, id.b} {
+	for _, in := range []apiClient{apiA, apiB} {
 		for _, tk := range []tokens{laptop, phone} {
-			st, body := id.call(in.URL(), "GET", "/api/v1/account", tk.AccessToken, nil, nil)
-			wantStatus(t, "before revocation", st, body, http.StatusOK, "")
+			in.as(tk.AccessToken).do("GET", "/api/v1/account", nil).want("before revocation", http.StatusOK, "")
 		}
 	}
 	var list struct {
@@ -430,88 +373,78 @@ func TestRevocationAcrossInstances(t *testing.T) {
 			Current bool   `json:"current"`
 		} `json:"items"`
 	}
-	id.call(id.a.URL(), "GET", "/api/v1/auth/sessions", laptop.AccessToken, nil, &list)
+	apiA.as(laptop.AccessToken).do("GET", "/api/v1/auth/sessions", nil).decode(&list)
 	if len(list.Items) != 2 {
 		t.Fatalf("sessions: %+v", list)
 	}
-	st, body := id.call(id.a.URL(), "DELETE", "/api/v1/auth/sessions/"+phone.Session.ID, laptop.AccessToken, nil, nil)
-	wantStatus(t, "sign out phone", st, body, http.StatusNoContent, "")
-	st, body = id.call(id.b.URL(), "GET", "/api/v1/account", phone.AccessToken, nil, nil)
-	wantStatus(t, "phone on the other instance", st, body, http.StatusUnauthorized, "session_revoked")
-	st, body = id.call(id.b.URL(), "GET", "/api/v1/account", laptop.AccessToken, nil, nil)
-	wantStatus(t, "laptop still signed in", st, body, http.StatusOK, "")
+	apiA.as(laptop.AccessToken).do("DELETE", "/api/v1/auth/sessions/"+phone.Session.ID, nil).want("sign out phone", http.StatusNoContent, "")
+	apiB.as(phone.AccessToken).do("GET", "/api/v1/account", nil).want("phone on the other instance", http.StatusUnauthorized, "session_revoked")
+	apiB.as(laptop.AccessToken).do("GET", "/api/v1/account", nil).want("laptop still signed in", http.StatusOK, "")
 
 	// Everywhere: this session too.
-	st, body = id.call(id.b.URL(), "DELETE", "/api/v1/auth/sessions", laptop.AccessToken, nil, nil)
-	wantStatus(t, "sign out everywhere", st, body, http.StatusNoContent, "")
-	st, body = id.call(id.a.URL(), "GET", "/api/v1/account", laptop.AccessToken, nil, nil)
-	wantStatus(t, "laptop after everywhere", st, body, http.StatusUnauthorized, "session_revoked")
+	apiB.as(laptop.AccessToken).do("DELETE", "/api/v1/auth/sessions", nil).want("sign out everywhere", http.StatusNoContent, "")
+	apiA.as(laptop.AccessToken).do("GET", "/api/v1/account", nil).want("laptop after everywhere", http.StatusUnauthorized, "session_revoked")
 }
 
 func TestProfilesAndPIN(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	id.signUp("gus@example.com")
-	lt := id.login(base, "gus@example.com", goodPassword, "TV")
+	lt := id.login(api, "gus@example.com", goodPassword, "TV")
+	account := api.as(lt.AccessToken)
 
 	var kid struct {
 		ID            string `json:"id"`
 		Kids          bool   `json:"kids"`
 		MaturityLevel int    `json:"maturity_level"`
 	}
-	st, body := id.call(base, "POST", "/api/v1/profiles", lt.AccessToken, map[string]any{"name": "Kid", "kids": true}, &kid)
-	wantStatus(t, "create kids profile", st, body, http.StatusCreated, "")
+	account.do("POST", "/api/v1/profiles", map[string]any{"name": "Kid", "kids": true}).
+		want("create kids profile", http.StatusCreated, "").decode(&kid)
 	if !kid.Kids || kid.MaturityLevel != 20 {
 		t.Fatalf("kids profile: %+v", kid)
 	}
-	st, body = id.call(base, "POST", "/api/v1/profiles", lt.AccessToken, map[string]any{"name": "Teen", "kids": true, "maturity_level": 50}, nil)
-	wantStatus(t, "kids profile asking for mature content", st, body, http.StatusUnprocessableEntity, "validation_failed")
-	st, body = id.call(base, "POST", "/api/v1/profiles", lt.AccessToken, map[string]any{"name": "Kid"}, nil)
-	wantStatus(t, "duplicate name", st, body, http.StatusConflict, "profile_name_taken")
+	account.do("POST", "/api/v1/profiles", map[string]any{"name": "Teen", "kids": true, "maturity_level": 50}).
+		want("kids profile asking for mature content", http.StatusUnprocessableEntity, "validation_failed")
+	account.do("POST", "/api/v1/profiles", map[string]any{"name": "Kid"}).want("duplicate name", http.StatusConflict, "profile_name_taken")
 
 	var parent struct {
 		ID     string `json:"id"`
 		HasPIN bool   `json:"has_pin"`
 	}
-	st, body = id.call(base, "POST", "/api/v1/profiles", lt.AccessToken, map[string]any{"name": "Parent", "pin": "4321"}, &parent)
-	wantStatus(t, "create PIN profile", st, body, http.StatusCreated, "")
+	account.do("POST", "/api/v1/profiles", map[string]any{"name": "Parent", "pin": "4321"}).
+		want("create PIN profile", http.StatusCreated, "").decode(&parent)
 	if !parent.HasPIN {
 		t.Fatal("has_pin false")
 	}
 	// Up to five profiles.
 	for _, n := range []string{"C", "D"} {
-		st, body = id.call(base, "POST", "/api/v1/profiles", lt.AccessToken, map[string]any{"name": n}, nil)
-		wantStatus(t, "create "+n, st, body, http.StatusCreated, "")
+		account.do("POST", "/api/v1/profiles", map[string]any{"name": n}).want("create "+n, http.StatusCreated, "")
 	}
-	st, body = id.call(base, "POST", "/api/v1/profiles", lt.AccessToken, map[string]any{"name": "Sixth"}, nil)
-	wantStatus(t, "sixth profile", st, body, http.StatusConflict, "profile_limit_reached")
+	account.do("POST", "/api/v1/profiles", map[string]any{"name": "Sixth"}).want("sixth profile", http.StatusConflict, "profile_limit_reached")
 
 	// Selecting the kids profile gives tokens scoped to it.
 	var kt tokens
-	st, body = id.call(base, "POST", "/api/v1/auth/profile", lt.AccessToken, map[string]any{"profile_id": kid.ID}, &kt)
-	wantStatus(t, "select kids profile", st, body, http.StatusOK, "")
+	account.do("POST", "/api/v1/auth/profile", map[string]any{"profile_id": kid.ID}).want("select kids profile", http.StatusOK, "").decode(&kt)
 	if claims := decodeClaims(t, kt.AccessToken); claims["pid"] != kid.ID || claims["kids"] != true {
 		t.Fatalf("kids token claims: %v", claims)
 	}
-	st, body = id.call(base, "POST", "/api/v1/profiles", kt.AccessToken, map[string]any{"name": "Sneaky"}, nil)
-	wantStatus(t, "kids profile managing profiles", st, body, http.StatusForbidden, "kids_profile")
-	st, body = id.call(base, "PATCH", "/api/v1/profiles/"+kid.ID, kt.AccessToken, map[string]any{"maturity_level": 50}, nil)
-	wantStatus(t, "kids profile raising its own maturity", st, body, http.StatusForbidden, "kids_profile")
+	api.as(kt.AccessToken).do("POST", "/api/v1/profiles", map[string]any{"name": "Sneaky"}).
+		want("kids profile managing profiles", http.StatusForbidden, "kids_profile")
+	api.as(kt.AccessToken).do("PATCH", "/api/v1/profiles/"+kid.ID, map[string]any{"maturity_level": 50}).
+		want("kids profile raising its own maturity", http.StatusForbidden, "kids_profile")
 
 	// The PIN guards the parent profile, with throttling.
-	st, body = id.call(base, "POST", "/api/v1/auth/profile", lt.AccessToken, map[string]any{"profile_id": parent.ID}, nil)
-	wantStatus(t, "no PIN", st, body, http.StatusForbidden, "pin_required")
+	account.do("POST", "/api/v1/auth/profile", map[string]any{"profile_id": parent.ID}).want("no PIN", http.StatusForbidden, "pin_required")
 	for i := 0; i < 5; i++ {
-		st, body = id.call(base, "POST", "/api/v1/auth/profile", lt.AccessToken, map[string]any{"profile_id": parent.ID, "pin": "0000"}, nil)
-		wantStatus(t, "wrong PIN", st, body, http.StatusForbidden, "wrong_pin")
+		account.do("POST", "/api/v1/auth/profile", map[string]any{"profile_id": parent.ID, "pin": "0000"}).
+			want("wrong PIN", http.StatusForbidden, "wrong_pin")
 	}
-	st, body = id.call(base, "POST", "/api/v1/auth/profile", lt.AccessToken, map[string]any{"profile_id": parent.ID, "pin": "4321"}, nil)
-	wantStatus(t, "after five wrong PINs", st, body, http.StatusTooManyRequests, "pin_locked")
+	account.do("POST", "/api/v1/auth/profile", map[string]any{"profile_id": parent.ID, "pin": "4321"}).
+		want("after five wrong PINs", http.StatusTooManyRequests, "pin_locked")
 
 	// Removing the PIN needs the current one.
-	st, body = id.call(base, "PATCH", "/api/v1/profiles/"+parent.ID, lt.AccessToken, map[string]any{"pin": ""}, nil)
-	wantStatus(t, "remove PIN without it", st, body, http.StatusForbidden, "pin_required")
+	account.do("PATCH", "/api/v1/profiles/"+parent.ID, map[string]any{"pin": ""}).want("remove PIN without it", http.StatusForbidden, "pin_required")
 }
 
 // TestCrossAccountAccess: one user's token on another's profile or
@@ -519,17 +452,17 @@ func TestProfilesAndPIN(t *testing.T) {
 func TestCrossAccountAccess(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	id.signUp("hal@example.com")
 	id.signUp("ivy@example.com")
-	hal := id.login(base, "hal@example.com", goodPassword, "Laptop")
-	ivy := id.login(base, "ivy@example.com", goodPassword, "Laptop")
+	hal := id.login(api, "hal@example.com", goodPassword, "Laptop")
+	ivy := id.login(api, "ivy@example.com", goodPassword, "Laptop")
 	var ivyProfiles struct {
 		Items []struct {
 			ID string `json:"id"`
 		} `json:"items"`
 	}
-	id.call(base, "GET", "/api/v1/profiles", ivy.AccessToken, nil, &ivyProfiles)
+	api.as(ivy.AccessToken).do("GET", "/api/v1/profiles", nil).decode(&ivyProfiles)
 	ivyProfile := ivyProfiles.Items[0].ID
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/api/v1/profiles/" + ivyProfile},
@@ -542,90 +475,82 @@ func TestCrossAccountAccess(t *testing.T) {
 		if c.method == "PATCH" {
 			body = map[string]any{"name": "Pwned"}
 		}
-		st, resp := id.call(base, c.method, c.path, hal.AccessToken, body, nil)
-		if st != http.StatusNotFound {
-			t.Errorf("%s %s with another user's token: %d %v, want 404", c.method, c.path, st, resp)
+		if resp := api.as(hal.AccessToken).do(c.method, c.path, body); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s %s with another user's token: %d %s, want 404", c.method, c.path, resp.StatusCode, resp.body)
 		}
 	}
-	st, body := id.call(base, "POST", "/api/v1/auth/profile", hal.AccessToken, map[string]any{"profile_id": ivyProfile}, nil)
-	wantStatus(t, "select another's profile", st, body, http.StatusNotFound, "profile_not_found")
+	api.as(hal.AccessToken).do("POST", "/api/v1/auth/profile", map[string]any{"profile_id": ivyProfile}).
+		want("select another's profile", http.StatusNotFound, "profile_not_found")
 	// Ivy's session and profile are untouched.
-	st, body = id.call(base, "GET", "/api/v1/profiles/"+ivyProfile, ivy.AccessToken, nil, nil)
-	wantStatus(t, "ivy's profile", st, body, http.StatusOK, "")
-	if body["name"] != "Ada" {
-		t.Fatalf("ivy's profile changed: %v", body)
+	if resp := api.as(ivy.AccessToken).do("GET", "/api/v1/profiles/"+ivyProfile, nil).want("ivy's profile", http.StatusOK, ""); resp.json()["name"] != "Ada" {
+		t.Fatalf("ivy's profile changed: %s", resp.body)
 	}
 }
 
 func TestPasswordReset(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	id.signUp("jo@example.com")
-	old := id.login(base, "jo@example.com", goodPassword, "Laptop")
+	old := id.login(api, "jo@example.com", goodPassword, "Laptop")
 
-	st, unknown := id.call(base, "POST", "/api/v1/auth/password-reset", "", map[string]string{"email": "nobody@example.com"}, nil)
-	wantStatus(t, "reset unknown", st, unknown, http.StatusAccepted, "")
-	st, known := id.call(base, "POST", "/api/v1/auth/password-reset", "", map[string]string{"email": "jo@example.com"}, nil)
-	wantStatus(t, "reset known", st, known, http.StatusAccepted, "")
-	if fmt.Sprint(unknown) != fmt.Sprint(known) {
-		t.Fatalf("answers differ: %v vs %v", unknown, known)
+	unknown := api.do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "nobody@example.com"}).
+		want("reset unknown", http.StatusAccepted, "")
+	known := api.do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "jo@example.com"}).want("reset known", http.StatusAccepted, "")
+	if fmt.Sprint(unknown.json()) != fmt.Sprint(known.json()) {
+		t.Fatalf("answers differ: %s vs %s", unknown.body, known.body)
 	}
 	tok, _ := id.mailTo("jo@example.com", "eset")
 	if tok == "" {
 		t.Fatal("reset email holds no token")
 	}
-	st, body := id.call(base, "POST", "/api/v1/auth/password-reset/confirm", "", map[string]string{"token": tok, "new_password": "short"}, nil)
-	wantStatus(t, "weak new password", st, body, http.StatusUnprocessableEntity, "validation_failed")
+	api.do("POST", "/api/v1/auth/password-reset/confirm", map[string]string{"token": tok, "new_password": "short"}).
+		want("weak new password", http.StatusUnprocessableEntity, "validation_failed")
 	const next = "violet-harbor-lantern-7"
-	st, body = id.call(base, "POST", "/api/v1/auth/password-reset/confirm", "", map[string]string{"token": tok, "new_password": next}, nil)
-	wantStatus(t, "confirm", st, body, http.StatusNoContent, "")
-	st, body = id.call(base, "GET", "/api/v1/account", old.AccessToken, nil, nil)
-	wantStatus(t, "old session after reset", st, body, http.StatusUnauthorized, "session_revoked")
-	st, body = id.call(base, "POST", "/api/v1/auth/password-reset/confirm", "", map[string]string{"token": tok, "new_password": "another-fine-pass-8"}, nil)
-	wantStatus(t, "token reused", st, body, http.StatusUnprocessableEntity, "reset_token_invalid")
-	id.login(base, "jo@example.com", next, "Laptop")
+	api.do("POST", "/api/v1/auth/password-reset/confirm", map[string]string{"token": tok, "new_password": next}).
+		want("confirm", http.StatusNoContent, "")
+	api.as(old.AccessToken).do("GET", "/api/v1/account", nil).want("old session after reset", http.StatusUnauthorized, "session_revoked")
+	api.do("POST", "/api/v1/auth/password-reset/confirm", map[string]string{"token": tok, "new_password": "another-fine-pass-8"}).
+		want("token reused", http.StatusUnprocessableEntity, "reset_token_invalid")
+	id.login(api, "jo@example.com", next, "Laptop")
 
 	// An expired token is refused.
-	id.call(base, "POST", "/api/v1/auth/password-reset", "", map[string]string{"email": "jo@example.com"}, nil)
+	api.do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "jo@example.com"})
 	tok2, _ := id.mailTo("jo@example.com", "eset")
 	if _, err := id.db.Exec(`UPDATE auth.reset_tokens SET expires_at = now() - interval '1 minute' WHERE used_at IS NULL`); err != nil {
 		t.Fatal(err)
 	}
-	st, body = id.call(base, "POST", "/api/v1/auth/password-reset/confirm", "", map[string]string{"token": tok2, "new_password": "another-fine-pass-8"}, nil)
-	wantStatus(t, "expired token", st, body, http.StatusUnprocessableEntity, "reset_token_invalid")
+	api.do("POST", "/api/v1/auth/password-reset/confirm", map[string]string{"token": tok2, "new_password": "another-fine-pass-8"}).
+		want("expired token", http.StatusUnprocessableEntity, "reset_token_invalid")
 }
 
 func TestChangePasswordAndDeleteAccount(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	id.signUp("kim@example.com")
-	here := id.login(base, "kim@example.com", goodPassword, "Laptop")
-	there := id.login(base, "kim@example.com", goodPassword, "Phone")
+	here := id.login(api, "kim@example.com", goodPassword, "Laptop")
+	there := id.login(api, "kim@example.com", goodPassword, "Phone")
 	// A sign-in from a device not seen before is reported by email.
 	if _, text := id.mailTo("kim@example.com", "New sign-in"); !strings.Contains(text, "Phone") {
 		t.Fatalf("new sign-in email does not name the device:\n%s", text)
 	}
 
-	st, body := id.call(base, "POST", "/api/v1/account/password", here.AccessToken, map[string]string{"current_password": "nope-nope-nope", "new_password": "violet-harbor-lantern-7"}, nil)
-	wantStatus(t, "wrong current password", st, body, http.StatusForbidden, "wrong_password")
-	st, body = id.call(base, "POST", "/api/v1/account/password", here.AccessToken, map[string]string{"current_password": goodPassword, "new_password": "violet-harbor-lantern-7"}, nil)
-	wantStatus(t, "change password", st, body, http.StatusNoContent, "")
-	st, body = id.call(base, "GET", "/api/v1/account", there.AccessToken, nil, nil)
-	wantStatus(t, "other session", st, body, http.StatusUnauthorized, "session_revoked")
-	st, body = id.call(base, "GET", "/api/v1/account", here.AccessToken, nil, nil)
-	wantStatus(t, "this session", st, body, http.StatusOK, "")
+	api.as(here.AccessToken).do("POST", "/api/v1/account/password", map[string]string{"current_password": "nope-nope-nope", "new_password": "violet-harbor-lantern-7"}).
+		want("wrong current password", http.StatusForbidden, "wrong_password")
+	api.as(here.AccessToken).do("POST", "/api/v1/account/password", map[string]string{"current_password": goodPassword, "new_password": "violet-harbor-lantern-7"}).
+		want("change password", http.StatusNoContent, "")
+	api.as(there.AccessToken).do("GET", "/api/v1/account", nil).want("other session", http.StatusUnauthorized, "session_revoked")
+	api.as(here.AccessToken).do("GET", "/api/v1/account", nil).want("this session", http.StatusOK, "")
 	id.mailTo("kim@example.com", "password was changed")
 
-	st, body = id.call(base, "DELETE", "/api/v1/account", here.AccessToken, map[string]string{"password": goodPassword}, nil)
-	wantStatus(t, "delete with old password", st, body, http.StatusForbidden, "wrong_password")
-	st, body = id.call(base, "DELETE", "/api/v1/account", here.AccessToken, map[string]string{"password": "violet-harbor-lantern-7"}, nil)
-	wantStatus(t, "delete", st, body, http.StatusNoContent, "")
-	st, body = id.call(base, "GET", "/api/v1/account", here.AccessToken, nil, nil)
-	wantStatus(t, "token after deletion", st, body, http.StatusUnauthorized, "session_revoked")
-	st, body = id.call(base, "POST", "/api/v1/auth/login", "", map[string]any{"email": "kim@example.com", "password": "violet-harbor-lantern-7", "device": map[string]string{"name": "x", "kind": "web"}}, nil)
-	wantStatus(t, "login after deletion", st, body, http.StatusUnauthorized, "invalid_credentials")
+	api.as(here.AccessToken).do("DELETE", "/api/v1/account", map[string]string{"password": goodPassword}).
+		want("delete with old password", http.StatusForbidden, "wrong_password")
+	api.as(here.AccessToken).do("DELETE", "/api/v1/account", map[string]string{"password": "violet-harbor-lantern-7"}).
+		want("delete", http.StatusNoContent, "")
+	api.as(here.AccessToken).do("GET", "/api/v1/account", nil).want("token after deletion", http.StatusUnauthorized, "session_revoked")
+	api.do("POST", "/api/v1/auth/login", map[string]any{"email": "kim@example.com", "password": "violet-harbor-lantern-7", "device": map[string]string{"name": "x", "kind": "web"}}).
+		want("login after deletion", http.StatusUnauthorized, "invalid_credentials")
 	id.mailTo("kim@example.com", "deleted")
 	// Auth forgets the user through the queue.
 	deadline := time.Now().Add(15 * time.Second)
@@ -656,13 +581,12 @@ func TestAdminCreateUser(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
-	lt := id.login(id.a.URL(), "ops@example.com", "violet-harbor-lantern-7", "Terminal")
-	st, body := id.call(id.a.URL(), "GET", "/api/v1/registry", lt.AccessToken, nil, nil)
-	wantStatus(t, "admin reads the registry", st, body, http.StatusOK, "")
+	api := newClient(t, id.a.URL())
+	lt := id.login(api, "ops@example.com", "violet-harbor-lantern-7", "Terminal")
+	api.as(lt.AccessToken).do("GET", "/api/v1/registry", nil).want("admin reads the registry", http.StatusOK, "")
 	id.signUp("viewer@example.com")
-	vt := id.login(id.a.URL(), "viewer@example.com", goodPassword, "Laptop")
-	st, body = id.call(id.a.URL(), "GET", "/api/v1/registry", vt.AccessToken, nil, nil)
-	wantStatus(t, "viewer reads the registry", st, body, http.StatusForbidden, "admin_required")
+	vt := id.login(api, "viewer@example.com", goodPassword, "Laptop")
+	api.as(vt.AccessToken).do("GET", "/api/v1/registry", nil).want("viewer reads the registry", http.StatusForbidden, "admin_required")
 }
 
 // TestRefreshCookie signs in as the web app does: the refresh token arrives
@@ -671,33 +595,16 @@ func TestAdminCreateUser(t *testing.T) {
 func TestRefreshCookie(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	id.signUp("cookie@example.com")
 
-	post := func(path, bearer string, body any, cookies []*http.Cookie, csrf string) (*http.Response, map[string]any) {
+	// refresh asks for new tokens as the web app does: with the cookies of
+	// jar, and csrf in the header.
+	refresh := func(jar []*http.Cookie, csrf string) *apiResponse {
 		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", base+path, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		if csrf != "" {
-			req.Header.Set("X-CSRF-Token", csrf)
-		}
-		for _, c := range cookies {
-			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&m)
-		return resp, m
+		return api.do("POST", "/api/v1/auth/refresh", map[string]any{}, cookies(jar...), header("X-CSRF-Token", csrf))
 	}
-	cookie := func(resp *http.Response, name string) *http.Cookie {
+	cookie := func(resp *apiResponse, name string) *http.Cookie {
 		for _, c := range resp.Cookies() {
 			if c.Name == name {
 				return c
@@ -707,11 +614,10 @@ func TestRefreshCookie(t *testing.T) {
 		return nil
 	}
 
-	resp, body := post("/api/v1/auth/login", "", map[string]any{"email": "cookie@example.com", "password": goodPassword,
-		"device": map[string]string{"name": "Browser", "kind": "web"}, "cookie": true}, nil, "")
-	wantStatus(t, "cookie login", resp.StatusCode, body, http.StatusOK, "")
-	if body["refresh_token"] != nil || body["access_token"] == nil {
-		t.Fatalf("cookie login body should hold the access token only: %v", body)
+	resp := api.do("POST", "/api/v1/auth/login", map[string]any{"email": "cookie@example.com", "password": goodPassword,
+		"device": map[string]string{"name": "Browser", "kind": "web"}, "cookie": true}).want("cookie login", http.StatusOK, "")
+	if body := resp.json(); body["refresh_token"] != nil || body["access_token"] == nil {
+		t.Fatalf("cookie login body should hold the access token only: %s", resp.body)
 	}
 	ref, csrf := cookie(resp, "sf_refresh"), cookie(resp, "sf_csrf")
 	if !ref.HttpOnly || !ref.Secure || ref.SameSite != http.SameSiteStrictMode || ref.Path != "/api/v1/auth" || ref.MaxAge <= 0 {
@@ -723,15 +629,12 @@ func TestRefreshCookie(t *testing.T) {
 	jar := []*http.Cookie{ref, csrf}
 
 	// A cross-site form post carries cookies but cannot know the CSRF value.
-	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, jar, "")
-	wantStatus(t, "refresh without csrf header", resp.StatusCode, body, http.StatusForbidden, "csrf_failed")
-	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, jar, "guess")
-	wantStatus(t, "refresh with wrong csrf", resp.StatusCode, body, http.StatusForbidden, "csrf_failed")
-	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, []*http.Cookie{ref}, csrf.Value)
-	wantStatus(t, "refresh with header but no csrf cookie", resp.StatusCode, body, http.StatusForbidden, "csrf_failed")
+	refresh(jar, "").want("refresh without csrf header", http.StatusForbidden, "csrf_failed")
+	refresh(jar, "guess").want("refresh with wrong csrf", http.StatusForbidden, "csrf_failed")
+	refresh([]*http.Cookie{ref}, csrf.Value).want("refresh with header but no csrf cookie", http.StatusForbidden, "csrf_failed")
 
-	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, jar, csrf.Value)
-	wantStatus(t, "cookie refresh", resp.StatusCode, body, http.StatusOK, "")
+	resp = refresh(jar, csrf.Value).want("cookie refresh", http.StatusOK, "")
+	body := resp.json()
 	if body["refresh_token"] != nil || body["access_token"] == nil {
 		t.Fatalf("cookie refresh body: %v", body)
 	}
@@ -743,31 +646,26 @@ func TestRefreshCookie(t *testing.T) {
 
 	// Profile selection sticks to the cookie session: the next refresh is
 	// scoped to the same profile.
-	st, profs := id.call(base, "GET", "/api/v1/profiles", access, nil, nil)
-	wantStatus(t, "profiles", st, profs, http.StatusOK, "")
+	profs := api.as(access).do("GET", "/api/v1/profiles", nil).want("profiles", http.StatusOK, "").json()
 	pid := profs["items"].([]any)[0].(map[string]any)["id"].(string)
-	resp, body = post("/api/v1/auth/profile", access, map[string]any{"profile_id": pid}, nil, "")
-	wantStatus(t, "select profile", resp.StatusCode, body, http.StatusOK, "")
+	api.as(access).do("POST", "/api/v1/auth/profile", map[string]any{"profile_id": pid}).want("select profile", http.StatusOK, "")
 	jar = []*http.Cookie{ref2, csrf2}
-	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, jar, csrf2.Value)
-	wantStatus(t, "refresh after profile", resp.StatusCode, body, http.StatusOK, "")
-	if claims := decodeClaims(t, body["access_token"].(string)); claims["pid"] != pid {
+	resp = refresh(jar, csrf2.Value).want("refresh after profile", http.StatusOK, "")
+	access = resp.json()["access_token"].(string)
+	if claims := decodeClaims(t, access); claims["pid"] != pid {
 		t.Fatalf("refreshed token lost the profile: %v", claims)
 	}
 	ref3, csrf3 := cookie(resp, "sf_refresh"), cookie(resp, "sf_csrf")
-	access = body["access_token"].(string)
 
 	// Sign out clears both cookies, and the old cookie is dead.
-	resp, body = post("/api/v1/auth/logout", access, nil, nil, "")
-	wantStatus(t, "logout", resp.StatusCode, body, http.StatusNoContent, "")
+	resp = api.as(access).do("POST", "/api/v1/auth/logout", nil).want("logout", http.StatusNoContent, "")
 	if c := cookie(resp, "sf_refresh"); c.MaxAge >= 0 || c.Value != "" {
 		t.Fatalf("logout did not clear the refresh cookie: %+v", c)
 	}
 	if c := cookie(resp, "sf_csrf"); c.MaxAge >= 0 {
 		t.Fatalf("logout did not clear the csrf cookie: %+v", c)
 	}
-	resp, body = post("/api/v1/auth/refresh", "", map[string]any{}, []*http.Cookie{ref3, csrf3}, csrf3.Value)
-	wantStatus(t, "refresh after logout", resp.StatusCode, body, http.StatusUnauthorized, "session_revoked")
+	resp = refresh([]*http.Cookie{ref3, csrf3}, csrf3.Value).want("refresh after logout", http.StatusUnauthorized, "session_revoked")
 	if c := cookie(resp, "sf_refresh"); c.MaxAge >= 0 {
 		t.Fatalf("a refused cookie refresh should clear the cookie: %+v", c)
 	}

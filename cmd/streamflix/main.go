@@ -114,6 +114,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seedCmd(ctx, rest, getenv, stdout, stderr)
 	case "billing":
 		return billingCmd(ctx, rest, getenv, stdout, stderr)
+	case "reco":
+		return recoCmd(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "streamflix: unknown command %q\n\n%s", cmd, usage)
 		return 2

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -113,54 +112,21 @@ func (in *instance) stop(t *testing.T) {
 
 func waitReady(t *testing.T, base string) {
 	t.Helper()
+	c := newClient(t, base)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if r, err := c.send("GET", "/readyz", nil); err == nil && r.StatusCode == http.StatusOK {
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s never became ready", base)
 }
 
-func do(t *testing.T, method, url, token string, body io.Reader) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
-}
-
 func registryIDs(t *testing.T, base string) []string {
 	t.Helper()
-	resp, body := do(t, "GET", base+"/api/v1/registry", testAdminToken, nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("registry: %d %s", resp.StatusCode, body)
-	}
 	var l registry.Listing
-	if err := json.Unmarshal(body, &l); err != nil {
-		t.Fatal(err)
-	}
+	newClient(t, base).as(testAdminToken).do("GET", "/api/v1/registry", nil).want("registry", http.StatusOK, "").decode(&l)
 	var ids []string
 	for _, in := range l.Instances {
 		ids = append(ids, in.ID)
@@ -193,11 +159,8 @@ func TestRegistryTwoInstances(t *testing.T) {
 	}
 
 	// The listing shows module health and the module's job kinds.
-	_, body := do(t, "GET", b.URL()+"/api/v1/registry", testAdminToken, nil)
 	var l registry.Listing
-	if err := json.Unmarshal(body, &l); err != nil {
-		t.Fatal(err)
-	}
+	newClient(t, b.URL()).as(testAdminToken).do("GET", "/api/v1/registry", nil).decode(&l)
 	var sawRegistry bool
 	for _, m := range l.Modules {
 		if m.Name == "registry" {
@@ -238,14 +201,9 @@ func TestRegistryNeedsAdmin(t *testing.T) {
 	t.Parallel()
 	_, dbURL := pgtest.NewDBURL(t)
 	a := start(t, env(dbURL, nil), nil)
-	resp, body := do(t, "GET", a.URL()+"/api/v1/registry", "", nil)
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), `"code":"unauthorized"`) {
-		t.Fatalf("anonymous: %d %s", resp.StatusCode, body)
-	}
-	resp, body = do(t, "GET", a.URL()+"/api/v1/registry", "wrong-token", nil)
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(body), `"code":"invalid_token"`) {
-		t.Fatalf("bad token: %d %s", resp.StatusCode, body)
-	}
+	api := newClient(t, a.URL())
+	api.do("GET", "/api/v1/registry", nil).want("anonymous", http.StatusUnauthorized, "unauthorized")
+	api.as("wrong-token").do("GET", "/api/v1/registry", nil).want("bad token", http.StatusUnauthorized, "invalid_token")
 }
 
 func TestRateLimitAcrossInstances(t *testing.T) {
@@ -259,14 +217,15 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 
 	statuses := []int{}
 	for i, in := range []*instance{a, b, a, b, a, b} {
-		resp, body := do(t, "GET", in.URL()+"/api/openapi.json", "", nil)
+		resp := newClient(t, in.URL()).do("GET", "/api/openapi.json", nil)
 		statuses = append(statuses, resp.StatusCode)
 		if i == 4 {
 			if resp.StatusCode != http.StatusTooManyRequests {
 				t.Fatalf("request %d: status %d, want 429 (4 allowed across both instances); statuses %v", i+1, resp.StatusCode, statuses)
 			}
-			if resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), `"code":"rate_limited"`) {
-				t.Fatalf("429 without Retry-After or code: %v %s", resp.Header, body)
+			resp.want("over the limit", http.StatusTooManyRequests, "rate_limited")
+			if resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("429 without Retry-After: %v", resp.Header)
 			}
 		}
 	}
@@ -275,12 +234,10 @@ func TestRateLimitAcrossInstances(t *testing.T) {
 		t.Fatalf("statuses %v, want %v", statuses, want)
 	}
 	// Health checks are never limited.
-	if resp, _ := do(t, "GET", a.URL()+"/healthz", "", nil); resp.StatusCode != http.StatusOK {
-		t.Fatalf("healthz limited: %d", resp.StatusCode)
-	}
+	api := newClient(t, a.URL())
+	api.do("GET", "/healthz", nil).want("healthz limited", http.StatusOK, "")
 	// /readyz says Redis is the backend in use.
-	_, body := do(t, "GET", a.URL()+"/readyz", "", nil)
-	if !strings.Contains(string(body), `"cache":"redis"`) || !strings.Contains(string(body), `"redis":"ok"`) {
+	if body := string(api.do("GET", "/readyz", nil).body); !strings.Contains(body, `"cache":"redis"`) || !strings.Contains(body, `"redis":"ok"`) {
 		t.Fatalf("readyz: %s", body)
 	}
 }
@@ -289,8 +246,8 @@ func TestRunsWithoutRedis(t *testing.T) {
 	t.Parallel()
 	_, dbURL := pgtest.NewDBURL(t)
 	a := start(t, env(dbURL, nil), nil)
-	resp, body := do(t, "GET", a.URL()+"/readyz", "", nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"cache":"memory"`) || strings.Contains(string(body), `"redis"`) {
+	resp := newClient(t, a.URL()).do("GET", "/readyz", nil)
+	if body := string(resp.body); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"cache":"memory"`) || strings.Contains(body, `"redis"`) {
 		t.Fatalf("readyz: %d %s", resp.StatusCode, body)
 	}
 }
@@ -300,26 +257,23 @@ func TestRedisGoesAway(t *testing.T) {
 	_, dbURL := pgtest.NewDBURL(t)
 	addr, stopRedis := redistest.StartServer(t)
 	a := start(t, env(dbURL, map[string]string{"REDIS_URL": "redis://" + addr + "/0", "RATE_LIMIT_IP": "3/m:3"}), nil)
-	if resp, _ := do(t, "GET", a.URL()+"/api/openapi.json", "", nil); resp.StatusCode != http.StatusOK {
-		t.Fatalf("with redis: %d", resp.StatusCode)
-	}
+	api := newClient(t, a.URL())
+	api.do("GET", "/api/openapi.json", nil).want("with redis", http.StatusOK, "")
 	stopRedis()
 	// Requests are still served, and limits still hold (in-process now).
 	var statuses []int
 	for i := 0; i < 4; i++ {
-		resp, _ := do(t, "GET", a.URL()+"/api/openapi.json", "", nil)
-		statuses = append(statuses, resp.StatusCode)
+		statuses = append(statuses, api.do("GET", "/api/openapi.json", nil).StatusCode)
 	}
 	if statuses[0] != http.StatusOK || statuses[3] != http.StatusTooManyRequests {
 		t.Fatalf("statuses without redis %v: want the first served and the last limited", statuses)
 	}
 	// Still ready (Redis is optional), but /readyz shows the Redis error.
-	resp, body := do(t, "GET", a.URL()+"/readyz", "", nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"redis":"error`) {
-		t.Fatalf("readyz with redis down: %d %s", resp.StatusCode, body)
+	resp := api.do("GET", "/readyz", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(resp.body), `"redis":"error`) {
+		t.Fatalf("readyz with redis down: %d %s", resp.StatusCode, resp.body)
 	}
-	_, metrics := do(t, "GET", a.URL()+"/metrics", "", nil)
-	if !strings.Contains(string(metrics), "streamflix_redis_errors_total") {
+	if !strings.Contains(string(api.do("GET", "/metrics", nil).body), "streamflix_redis_errors_total") {
 		t.Fatal("redis errors are not counted in /metrics")
 	}
 }
@@ -340,25 +294,23 @@ func TestGracefulStop(t *testing.T) {
 				api.JSON(w, http.StatusOK, map[string]string{"done": "yes"})
 			})
 	})
-	base := a.URL()
+	api := newClient(t, a.URL())
 	slow := make(chan string, 1)
 	go func() {
-		resp, err := http.Get(base + "/api/v1/test/slow")
+		resp, err := api.send("GET", "/api/v1/test/slow", nil)
 		if err != nil {
 			slow <- "error: " + err.Error()
 			return
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		slow <- fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))
+		slow <- fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(resp.body)))
 	}()
 	<-entered
 	a.cancel()
 	a.cancel = nil
 	// During the drain delay /readyz answers 503 "draining".
-	resp, body := do(t, "GET", base+"/readyz", "", nil)
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"draining"`) {
-		t.Fatalf("readyz while draining: %d %s", resp.StatusCode, body)
+	resp := api.do("GET", "/readyz", nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(resp.body), `"draining"`) {
+		t.Fatalf("readyz while draining: %d %s", resp.StatusCode, resp.body)
 	}
 	time.Sleep(500 * time.Millisecond) // past the drain delay: the listener is closed
 	if _, err := net.DialTimeout("tcp", a.Addr(), time.Second); err == nil {
@@ -379,6 +331,14 @@ func TestGracefulStop(t *testing.T) {
 	a.Close()
 }
 
+// runCLI runs the binary's run function and returns its exit code and output.
+func runCLI(t *testing.T, getenv func(string) string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, getenv, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
 func TestBadConfig(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -395,13 +355,12 @@ func TestBadConfig(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), append([]string{"serve"}, c.args...), func(k string) string { return c.env[k] }, &stdout, &stderr)
+			code, _, stderr := runCLI(t, func(k string) string { return c.env[k] }, append([]string{"serve"}, c.args...)...)
 			if code == 0 {
 				t.Fatal("exit code 0 for a bad config")
 			}
-			if !strings.Contains(stderr.String(), c.wantVar) {
-				t.Fatalf("stderr %q does not name %s", stderr.String(), c.wantVar)
+			if !strings.Contains(stderr, c.wantVar) {
+				t.Fatalf("stderr %q does not name %s", stderr, c.wantVar)
 			}
 		})
 	}
@@ -409,12 +368,12 @@ func TestBadConfig(t *testing.T) {
 
 func TestHelpListsEverySetting(t *testing.T) {
 	t.Parallel()
-	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"serve", "--help"}, func(string) string { return "" }, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	code, stdout, stderr := runCLI(t, func(string) string { return "" }, "serve", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	for _, v := range []string{"DATABASE_URL", "--database-url", "REDIS_URL", "HTTP_ADDR", "LOG_LEVEL", "TRUSTED_PROXIES", "RATE_LIMIT_IP", "SHUTDOWN_GRACE"} {
-		if !strings.Contains(stdout.String(), v) {
+		if !strings.Contains(stdout, v) {
 			t.Errorf("serve --help does not list %s", v)
 		}
 	}

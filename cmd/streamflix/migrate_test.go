@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"strings"
 	"testing"
 
@@ -20,11 +18,11 @@ func TestMigrateCommands(t *testing.T) {
 	}
 	migrate := func(args ...string) string {
 		t.Helper()
-		var out, errOut bytes.Buffer
-		if code := run(context.Background(), append([]string{"migrate"}, args...), getenv, &out, &errOut); code != 0 {
-			t.Fatalf("migrate %v: exit %d: %s", args, code, errOut.String())
+		code, out, errOut := runCLI(t, getenv, append([]string{"migrate"}, args...)...)
+		if code != 0 {
+			t.Fatalf("migrate %v: exit %d: %s", args, code, errOut)
 		}
-		return out.String()
+		return out
 	}
 	if out := migrate("status"); !strings.Contains(out, "registry  1        1       up to date") {
 		t.Fatalf("status after template:\n%s", out)
@@ -51,8 +49,7 @@ func TestMigrateCommands(t *testing.T) {
 		t.Fatalf("pending after up:\n%s", out)
 	}
 
-	var out2, errOut bytes.Buffer
-	if code := run(context.Background(), []string{"migrate", "down", "nosuchmodule"}, getenv, &out2, &errOut); code == 0 || !strings.Contains(errOut.String(), "unknown module") {
-		t.Fatalf("down of an unknown module: exit %d, %s", code, errOut.String())
+	if code, _, errOut := runCLI(t, getenv, "migrate", "down", "nosuchmodule"); code == 0 || !strings.Contains(errOut, "unknown module") {
+		t.Fatalf("down of an unknown module: exit %d, %s", code, errOut)
 	}
 }

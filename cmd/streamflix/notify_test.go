@@ -20,11 +20,13 @@ type sseStream struct {
 	events chan sseEvent
 }
 
-func openStream(t *testing.T, base, tok, lastEventID string) *sseStream {
+// openStream opens c's notification stream. The stream never ends, so it
+// is read here as it comes rather than through apiClient.do.
+func openStream(t *testing.T, c apiClient, lastEventID string) *sseStream {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/notifications/stream", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.base+"/api/v1/notifications/stream", nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
 	}
@@ -104,14 +106,15 @@ type inboxItem struct {
 func TestNotificationsAcrossInstances(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, true)
-	a, b := id.a.URL(), id.b.URL()
+	a, b := newClient(t, id.a.URL()), newClient(t, id.b.URL())
 	id.signUp("nia@example.com")
 	id.mailTo("nia@example.com", "erify")
 	first := id.login(a, "nia@example.com", goodPassword, "Laptop")
+	niaA, niaB := a.as(first.AccessToken), b.as(first.AccessToken)
 
 	// A live stream on instance B; the sign-in that causes the
 	// notification goes to instance A.
-	stream := openStream(t, b, first.AccessToken, "")
+	stream := openStream(t, niaB, "")
 	if u := stream.next(t, "unread"); u.Data != `{"unread":0}` {
 		t.Fatalf("first unread event %q", u.Data)
 	}
@@ -131,7 +134,7 @@ func TestNotificationsAcrossInstances(t *testing.T) {
 
 	// Missed while disconnected: a reconnect with Last-Event-ID replays it.
 	id.login(a, "nia@example.com", goodPassword, "TV")
-	again := openStream(t, b, first.AccessToken, ev.ID)
+	again := openStream(t, niaB, ev.ID)
 	ev2 := again.next(t, "notification")
 	var n2 inboxItem
 	_ = json.Unmarshal([]byte(ev2.Data), &n2)
@@ -147,16 +150,14 @@ func TestNotificationsAcrossInstances(t *testing.T) {
 		Items      []inboxItem `json:"items"`
 		NextCursor string      `json:"next_cursor"`
 	}
-	st, body := id.call(a, "GET", "/api/v1/notifications?limit=1", first.AccessToken, nil, &page)
-	wantStatus(t, "list", st, body, 200, "")
+	niaA.do("GET", "/api/v1/notifications?limit=1", nil).want("list", 200, "").decode(&page)
 	if len(page.Items) != 1 || page.NextCursor == "" || !strings.Contains(page.Items[0].Data["device"], "TV") {
 		t.Fatalf("first page %+v", page)
 	}
 	newest := page.Items[0]
 	cursor := page.NextCursor
 	page.Items, page.NextCursor = nil, ""
-	st, body = id.call(b, "GET", "/api/v1/notifications?limit=1&cursor="+cursor, first.AccessToken, nil, &page)
-	wantStatus(t, "list page 2", st, body, 200, "")
+	niaB.do("GET", "/api/v1/notifications?limit=1&cursor="+cursor, nil).want("list page 2", 200, "").decode(&page)
 	if len(page.Items) != 1 || page.NextCursor != "" || !strings.Contains(page.Items[0].Data["device"], "Phone") {
 		t.Fatalf("second page %+v", page)
 	}
@@ -165,34 +166,28 @@ func TestNotificationsAcrossInstances(t *testing.T) {
 	id.signUp("otto@example.com")
 	id.mailTo("otto@example.com", "erify")
 	otto := id.login(a, "otto@example.com", goodPassword, "Laptop")
-	st, body = id.call(a, "POST", "/api/v1/notifications/"+newest.ID+"/read", otto.AccessToken, nil, nil)
-	wantStatus(t, "read another's", st, body, 404, "notification_not_found")
-	st, body = id.call(a, "DELETE", "/api/v1/notifications/"+newest.ID, otto.AccessToken, nil, nil)
-	wantStatus(t, "delete another's", st, body, 404, "notification_not_found")
+	a.as(otto.AccessToken).do("POST", "/api/v1/notifications/"+newest.ID+"/read", nil).want("read another's", 404, "notification_not_found")
+	a.as(otto.AccessToken).do("DELETE", "/api/v1/notifications/"+newest.ID, nil).want("delete another's", 404, "notification_not_found")
 
-	st, body = id.call(a, "POST", "/api/v1/notifications/"+newest.ID+"/read", first.AccessToken, nil, nil)
-	wantStatus(t, "read", st, body, 200, "")
+	niaA.do("POST", "/api/v1/notifications/"+newest.ID+"/read", nil).want("read", 200, "")
 	if u := again.next(t, "unread"); u.Data != `{"unread":1}` {
 		t.Errorf("unread event after read on the other instance: %q", u.Data)
 	}
 	var cnt struct{ Unread int }
-	id.call(b, "GET", "/api/v1/notifications/unread-count", first.AccessToken, nil, &cnt)
+	niaB.do("GET", "/api/v1/notifications/unread-count", nil).decode(&cnt)
 	if cnt.Unread != 1 {
 		t.Errorf("unread-count %d, want 1", cnt.Unread)
 	}
-	st, body = id.call(a, "POST", "/api/v1/notifications/read-all", first.AccessToken, nil, nil)
-	wantStatus(t, "read-all", st, body, 200, "")
-	st, body = id.call(a, "DELETE", "/api/v1/notifications/"+newest.ID, first.AccessToken, nil, nil)
-	wantStatus(t, "delete", st, body, 204, "")
-	id.call(b, "GET", "/api/v1/notifications/unread-count", first.AccessToken, nil, &cnt)
+	niaA.do("POST", "/api/v1/notifications/read-all", nil).want("read-all", 200, "")
+	niaA.do("DELETE", "/api/v1/notifications/"+newest.ID, nil).want("delete", 204, "")
+	niaB.do("GET", "/api/v1/notifications/unread-count", nil).decode(&cnt)
 	if cnt.Unread != 0 {
 		t.Errorf("unread-count after read-all %d", cnt.Unread)
 	}
 
 	// Preferences: essential mail cannot be turned off.
-	st, body = id.call(a, "PUT", "/api/v1/notification-preferences", first.AccessToken,
-		map[string]any{"items": []map[string]any{{"kind": "new_sign_in", "email": false}}}, nil)
-	wantStatus(t, "turn off essential", st, body, 422, "validation_failed")
+	body := niaA.do("PUT", "/api/v1/notification-preferences", map[string]any{"items": []map[string]any{{"kind": "new_sign_in", "email": false}}}).
+		want("turn off essential", 422, "validation_failed").json()
 	if errs, _ := body["errors"].([]any); len(errs) != 1 || errs[0].(map[string]any)["field"] != "items[0].email" {
 		t.Errorf("field errors %v", body["errors"])
 	}
@@ -202,9 +197,8 @@ func TestNotificationsAcrossInstances(t *testing.T) {
 			Email bool   `json:"email"`
 		} `json:"items"`
 	}
-	st, body = id.call(b, "PUT", "/api/v1/notification-preferences", first.AccessToken,
-		map[string]any{"items": []map[string]any{{"kind": "new_content", "email": false}}}, &prefs)
-	wantStatus(t, "turn off new_content", st, body, 200, "")
+	niaB.do("PUT", "/api/v1/notification-preferences", map[string]any{"items": []map[string]any{{"kind": "new_content", "email": false}}}).
+		want("turn off new_content", 200, "").decode(&prefs)
 	for _, p := range prefs.Items {
 		if p.Kind == "new_content" && p.Email || p.Kind != "new_content" && !p.Email {
 			t.Errorf("preference %+v", p)
@@ -212,12 +206,9 @@ func TestNotificationsAcrossInstances(t *testing.T) {
 	}
 
 	// A tampered unsubscribe link changes nothing, signed in or not.
-	st, body = id.call(a, "POST", "/api/v1/unsubscribe?token=bmV3X2NvbnRlbnQ6eA.AAAA", "", nil, nil)
-	wantStatus(t, "tampered unsubscribe", st, body, 422, "unsubscribe_token_invalid")
+	a.do("POST", "/api/v1/unsubscribe?token=bmV3X2NvbnRlbnQ6eA.AAAA", nil).want("tampered unsubscribe", 422, "unsubscribe_token_invalid")
 
 	// Operators see failed deliveries (none here).
-	st, body = id.call(a, "GET", "/api/v1/admin/notifications/failed", testAdminToken, nil, nil)
-	wantStatus(t, "failed deliveries", st, body, 200, "")
-	st, body = id.call(a, "GET", "/api/v1/admin/notifications/failed", first.AccessToken, nil, nil)
-	wantStatus(t, "failed deliveries as a user", st, body, 403, "admin_required")
+	a.as(testAdminToken).do("GET", "/api/v1/admin/notifications/failed", nil).want("failed deliveries", 200, "")
+	niaA.do("GET", "/api/v1/admin/notifications/failed", nil).want("failed deliveries as a user", 403, "admin_required")
 }

@@ -17,17 +17,11 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	_, dbURL := pgtest.NewDBURL(t)
 	a := start(t, env(dbURL, nil), nil)
 
-	resp, body := do(t, "GET", a.URL()+"/api/openapi.json", "", nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("openapi.json: %d", resp.StatusCode)
-	}
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		t.Fatal(err)
-	}
+	newClient(t, a.URL()).do("GET", "/api/openapi.json", nil).want("openapi.json", http.StatusOK, "").decode(&doc)
 	if doc.OpenAPI != "3.1.0" {
 		t.Errorf("openapi = %q, want 3.1.0", doc.OpenAPI)
 	}

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -30,74 +28,45 @@ type importReport struct {
 	Errors []content.ImportError `json:"errors"`
 }
 
-func postImport(t *testing.T, base, token, query, contentType, body string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest("POST", base+"/api/v1/admin/catalog/import"+query, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	return resp, b.Bytes()
-}
-
 func TestCatalogImportExportRoutes(t *testing.T) {
 	t.Parallel()
 	id := setupIdentity(t, false)
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	adultTok, _, _ := catalogViewer(t, id, "importer@example.com")
+	admin, adult := api.as(testAdminToken), api.as(adultTok)
+	const importPath = "/api/v1/admin/catalog/import"
+	good := raw("application/json", []byte(transferFile))
 
 	// Viewers can neither import nor export.
-	resp, body := postImport(t, base, adultTok, "", "application/json", transferFile)
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `"admin_required"`) {
-		t.Fatalf("viewer import: %d %s", resp.StatusCode, body)
-	}
-	resp, body = do(t, "GET", base+"/api/v1/admin/catalog/export", adultTok, nil)
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("viewer export: %d %s", resp.StatusCode, body)
-	}
+	adult.do("POST", importPath, good).want("viewer import", http.StatusForbidden, "admin_required")
+	adult.do("GET", "/api/v1/admin/catalog/export", nil).want("viewer export", http.StatusForbidden, "")
 
 	// Files that are not JSON, or not sent as JSON.
-	resp, body = postImport(t, base, testAdminToken, "", "application/json", `{"format":"streamflix.catalog","version":1,"titles":[{"external_key":`)
-	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(body), `"code":"malformed_json"`) {
-		t.Fatalf("malformed: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
-	}
-	resp, body = postImport(t, base, testAdminToken, "", "text/csv", transferFile)
-	if resp.StatusCode != http.StatusUnsupportedMediaType {
-		t.Fatalf("text/csv: %d %s", resp.StatusCode, body)
-	}
-	resp, body = postImport(t, base, testAdminToken, "?dry_run=maybe", "application/json", transferFile)
-	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), `"field":"dry_run"`) {
-		t.Fatalf("dry_run=maybe: %d %s", resp.StatusCode, body)
+	admin.do("POST", importPath, raw("application/json", []byte(`{"format":"streamflix.catalog","version":1,"titles":[{"external_key":`))).
+		want("malformed", http.StatusBadRequest, "malformed_json")
+	admin.do("POST", importPath, raw("text/csv", []byte(transferFile))).want("text/csv", http.StatusUnsupportedMediaType, "")
+	resp := admin.do("POST", importPath+"?dry_run=maybe", good)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(resp.body), `"field":"dry_run"`) {
+		t.Fatalf("dry_run=maybe: %d %s", resp.StatusCode, resp.body)
 	}
 
 	// A dry run reports and writes nothing.
 	var rep importReport
-	resp, body = postImport(t, base, testAdminToken, "?dry_run=true", "application/json", transferFile)
-	if err := json.Unmarshal(body, &rep); err != nil || resp.StatusCode != http.StatusOK || !rep.DryRun || rep.Titles.Created != 1 {
-		t.Fatalf("dry run: %d %s", resp.StatusCode, body)
+	resp = admin.do("POST", importPath+"?dry_run=true", good).want("dry run", http.StatusOK, "").decode(&rep)
+	if !rep.DryRun || rep.Titles.Created != 1 {
+		t.Fatalf("dry run: %s", resp.body)
 	}
 	var p apiPage
-	id.call(base, "GET", "/api/v1/search?q=general", adultTok, nil, &p)
+	adult.do("GET", "/api/v1/search?q=general", nil).decode(&p)
 	if len(p.Items) != 0 {
 		t.Fatalf("dry run wrote: %s", pageNames(p))
 	}
 
 	// The real thing: the good row imports, the broken one is reported.
-	resp, body = postImport(t, base, testAdminToken, "", "application/json", transferFile)
 	rep = importReport{}
-	if err := json.Unmarshal(body, &rep); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("import: %d %s", resp.StatusCode, body)
-	}
+	resp = admin.do("POST", importPath, good).want("import", http.StatusOK, "").decode(&rep)
 	if rep.Titles != (content.ImportCounts{Created: 1, Failed: 1}) || rep.Genres != (content.ImportCounts{Created: 1}) {
-		t.Fatalf("import counts: %s", body)
+		t.Fatalf("import counts: %s", resp.body)
 	}
 	fields := map[string]string{}
 	for _, e := range rep.Errors {
@@ -107,36 +76,29 @@ func TestCatalogImportExportRoutes(t *testing.T) {
 		fields[e.Field] = e.Code
 	}
 	if fields["name"] != "required" || fields["maturity_rating"] != "invalid" {
-		t.Fatalf("errors: %s", body)
+		t.Fatalf("errors: %s", resp.body)
 	}
-	id.call(base, "GET", "/api/v1/search?q=keaton", adultTok, nil, &p)
+	adult.do("GET", "/api/v1/search?q=keaton", nil).decode(&p)
 	if pageNames(p) != "The General" {
 		t.Fatalf("search after import: %s", pageNames(p))
 	}
 
 	// Export, then import the export: nothing changes.
-	resp, exported := do(t, "GET", base+"/api/v1/admin/catalog/export", testAdminToken, nil)
+	resp = admin.do("GET", "/api/v1/admin/catalog/export", nil)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" ||
 		!strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("export: %d %v", resp.StatusCode, resp.Header)
 	}
+	exported := resp.body
 	var file content.CatalogFile
 	if err := json.Unmarshal(exported, &file); err != nil || len(file.Titles) != 1 || file.Titles[0].Name != "The General" || len(file.Titles[0].Credits) != 1 {
 		t.Fatalf("exported file: %v %s", err, exported)
 	}
-	resp, body = postImport(t, base, testAdminToken, "", "application/json", string(exported))
+	resp = admin.do("POST", importPath, raw("application/json", exported))
 	rep = importReport{}
-	if err := json.Unmarshal(body, &rep); err != nil || rep.Titles != (content.ImportCounts{Unchanged: 1}) || rep.Genres != (content.ImportCounts{Unchanged: 1}) {
-		t.Fatalf("re-import of the export: %d %s", resp.StatusCode, body)
+	if err := json.Unmarshal(resp.body, &rep); err != nil || rep.Titles != (content.ImportCounts{Unchanged: 1}) || rep.Genres != (content.ImportCounts{Unchanged: 1}) {
+		t.Fatalf("re-import of the export: %d %s", resp.StatusCode, resp.body)
 	}
-}
-
-// runCLI runs the binary's run function and returns its exit code and output.
-func runCLI(t *testing.T, getenv func(string) string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, getenv, &out, &errOut)
-	return code, out.String(), errOut.String()
 }
 
 func TestSeedDemoCommand(t *testing.T) {
@@ -167,29 +129,28 @@ func TestSeedDemoCommand(t *testing.T) {
 	}
 
 	// A newcomer browses it.
-	base := id.a.URL()
+	api := newClient(t, id.a.URL())
 	adultTok, kidTok, _ := catalogViewer(t, id, "newcomer@example.com")
+	adult, kid := api.as(adultTok), api.as(kidTok)
 	var home struct {
 		Rows []struct {
 			Title string     `json:"title"`
 			Items []apiTitle `json:"items"`
 		} `json:"rows"`
 	}
-	for _, tok := range []string{adultTok, kidTok} {
-		st, body := id.call(base, "GET", "/api/v1/catalog/home", tok, nil, &home)
-		wantStatus(t, "home", st, body, http.StatusOK, "")
+	for _, viewer := range []apiClient{adult, kid} {
+		viewer.do("GET", "/api/v1/catalog/home", nil).want("home", http.StatusOK, "").decode(&home)
 		if len(home.Rows) < 5 || len(home.Rows[0].Items) < 10 {
 			t.Fatalf("home: %d rows", len(home.Rows))
 		}
 	}
 	var series apiPage
-	id.call(base, "GET", "/api/v1/titles?kind=series&limit=100", kidTok, nil, &series)
+	kid.do("GET", "/api/v1/titles?kind=series&limit=100", nil).decode(&series)
 	if len(series.Items) < 4 {
 		t.Fatalf("series a kid sees: %s", pageNames(series))
 	}
 	var page apiTitle
-	st, body := id.call(base, "GET", "/api/v1/titles/"+series.Items[0].ID, kidTok, nil, &page)
-	wantStatus(t, "series page", st, body, http.StatusOK, "")
+	kid.do("GET", "/api/v1/titles/"+series.Items[0].ID, nil).want("series page", http.StatusOK, "").decode(&page)
 	if len(page.Seasons) == 0 || len(page.Seasons[0].Episodes) == 0 {
 		t.Fatalf("series %q has no episodes: %+v", page.Name, page)
 	}
@@ -204,20 +165,20 @@ func TestSeedDemoCommand(t *testing.T) {
 			} `json:"poster"`
 		} `json:"artwork"`
 	}
-	id.call(base, "GET", "/api/v1/titles/"+series.Items[0].ID, kidTok, nil, &art)
+	kid.do("GET", "/api/v1/titles/"+series.Items[0].ID, nil).decode(&art)
 	if art.Artwork.Poster == nil || len(art.Artwork.Poster.Sizes) == 0 {
 		t.Fatalf("demo series %q has no poster", page.Name)
 	}
-	resp, img := do(t, "GET", base+art.Artwork.Poster.Sizes[0].URL, "", nil)
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" || len(img) < 1000 {
-		t.Fatalf("poster %s: %d %s, %d bytes", art.Artwork.Poster.Sizes[0].URL, resp.StatusCode, resp.Header.Get("Content-Type"), len(img))
+	resp := api.do("GET", art.Artwork.Poster.Sizes[0].URL, nil)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/jpeg" || len(resp.body) < 1000 {
+		t.Fatalf("poster %s: %d %s, %d bytes", art.Artwork.Poster.Sizes[0].URL, resp.StatusCode, resp.Header.Get("Content-Type"), len(resp.body))
 	}
 	var found apiPage
-	id.call(base, "GET", "/api/v1/search?q="+url.QueryEscape("nosferatu"), adultTok, nil, &found)
+	adult.do("GET", "/api/v1/search?q="+url.QueryEscape("nosferatu"), nil).decode(&found)
 	if len(found.Items) == 0 || found.Items[0].Name != "Nosferatu" {
 		t.Fatalf("search: %s", pageNames(found))
 	}
-	id.call(base, "GET", "/api/v1/search?q=nosferatu", kidTok, nil, &found)
+	kid.do("GET", "/api/v1/search?q=nosferatu", nil).decode(&found)
 	if len(found.Items) != 0 {
 		t.Fatalf("a kid finds a PG-13 title: %s", pageNames(found))
 	}
@@ -251,14 +212,13 @@ func TestSeedScaleCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "500 created") {
 		t.Fatalf("seed --scale: exit %d %s %s", code, out, errOut)
 	}
-	base := id.a.URL()
 	adultTok, _, _ := catalogViewer(t, id, "loadtest@example.com")
+	adult := newClient(t, id.a.URL()).as(adultTok)
 	seen := map[string]bool{}
 	var first apiTitle
 	for cursor := ""; ; {
 		var p apiPage
-		st, body := id.call(base, "GET", "/api/v1/titles?limit=100&cursor="+cursor, adultTok, nil, &p)
-		wantStatus(t, "titles page", st, body, http.StatusOK, "")
+		adult.do("GET", "/api/v1/titles?limit=100&cursor="+cursor, nil).want("titles page", http.StatusOK, "").decode(&p)
 		for _, it := range p.Items {
 			seen[it.ID] = true
 		}
@@ -273,7 +233,7 @@ func TestSeedScaleCommand(t *testing.T) {
 		t.Fatalf("visible titles: %d, want 500", len(seen))
 	}
 	var found apiPage
-	id.call(base, "GET", "/api/v1/search?limit=100&q="+url.QueryEscape(first.Name), adultTok, nil, &found)
+	adult.do("GET", "/api/v1/search?limit=100&q="+url.QueryEscape(first.Name), nil).decode(&found)
 	hit := false
 	for _, it := range found.Items {
 		hit = hit || it.ID == first.ID

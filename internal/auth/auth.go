@@ -2,18 +2,16 @@ package auth
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
-	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
 	"github.com/streamflix/streamflix/internal/auth/password"
@@ -50,6 +48,9 @@ var (
 
 // Config configures the Service. Zero values take the defaults named.
 type Config struct {
+	// PublicURL is where links in emails point, an http(s) URL such as
+	// https://streamflix.example; required. Cookies get the Secure attribute
+	// unless it is plain http on a host other than loopback.
 	PublicURL string
 	// RefreshTTL is how long a refresh token lives (default 30 days); each
 	// refresh issues a new one.
@@ -90,30 +91,73 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Deps are the Service's collaborators.
+// validate reports the first bad value, naming its field.
+func (c Config) validate() error {
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("auth: Config.PublicURL %q is not an http(s) URL", c.PublicURL)
+	}
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{
+		{"RefreshTTL", c.RefreshTTL}, {"ResetTTL", c.ResetTTL}, {"SessionCacheTTL", c.SessionCacheTTL},
+		{"LoginWindow", c.LoginWindow}, {"SlowDelay", c.SlowDelay},
+	} {
+		if d.v < 0 {
+			return fmt.Errorf("auth: Config.%s %s must not be negative", d.field, d.v)
+		}
+	}
+	return nil
+}
+
+// Deps are the Service's connections and what it needs from other modules.
 type Deps struct {
-	DB       *sqlx.DB
-	Tokens   *token.Manager
-	Hasher   *password.Hasher
+	DB     *sqlx.DB
+	Tokens *token.Manager
+	Hasher *password.Hasher
+	// Accounts and Profiles are the user module; Notifier is notify; Queue
+	// inserts the auth jobs (River's client, resolved when called).
 	Accounts Accounts
 	Profiles Profiles
 	Notifier Notifier
 	Counter  Counter
 	Cache    Cache
 	Queue    Inserter
+	// ClientIP is the client address the gateway settled on, for the HTTP
+	// handlers (default: the host of the request's RemoteAddr).
+	ClientIP ClientIPFunc
 	Log      zerolog.Logger
 }
 
 // Service is the auth module's API.
 type Service struct {
-	Deps
-	cfg Config
-	now func() time.Time
+	db       *sqlx.DB
+	tokens   *token.Manager
+	hasher   *password.Hasher
+	accounts Accounts
+	profiles Profiles
+	notifier Notifier
+	counter  Counter
+	cache    Cache
+	queue    Inserter
+	clientIP ClientIPFunc
+	log      zerolog.Logger
+	cfg      Config
+	now      func() time.Time
 }
 
-// NewService returns the auth Service.
-func NewService(cfg Config, d Deps) *Service {
-	return &Service{Deps: d, cfg: cfg.withDefaults(), now: time.Now}
+// New returns the auth Service, or an error naming the field of cfg that
+// holds a bad value.
+func New(cfg Config, d Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = remoteIP
+	}
+	return &Service{db: d.DB, tokens: d.Tokens, hasher: d.Hasher, accounts: d.Accounts, profiles: d.Profiles, notifier: d.Notifier,
+		counter: d.Counter, cache: d.Cache, queue: d.Queue, clientIP: d.ClientIP, log: d.Log, cfg: cfg, now: time.Now}, nil
 }
 
 // Device describes the device signing in.
@@ -184,30 +228,24 @@ func (s *Service) SetTx(ctx context.Context, tx *sqlx.Tx, userID, email, field, 
 	if err := password.Check(field, pw, email); err != nil {
 		return err
 	}
-	hash, err := s.Hasher.Hash(ctx, pw)
+	hash, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO auth.passwords (user_id, hash) VALUES ($1, $2)
-		ON CONFLICT (user_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()`, userID, hash)
-	if err != nil {
-		return fmt.Errorf("store password: %w", err)
-	}
-	return nil
+	return upsertPassword(ctx, tx, userID, hash)
 }
 
 // Verify checks a user's password. It returns ErrWrongPassword.
 func (s *Service) Verify(ctx context.Context, userID, pw string) error {
-	var hash string
-	err := s.DB.GetContext(ctx, &hash, `SELECT hash FROM auth.passwords WHERE user_id = $1`, userID)
-	if errors.Is(err, sql.ErrNoRows) {
-		s.Hasher.VerifyDummy(ctx, pw)
+	hash, err := findPasswordHash(ctx, s.db, userID)
+	if errors.Is(err, errNoPassword) {
+		s.hasher.VerifyDummy(ctx, pw)
 		return ErrWrongPassword
 	}
 	if err != nil {
-		return fmt.Errorf("find password: %w", err)
+		return err
 	}
-	ok, rehash, err := s.Hasher.Verify(ctx, pw, hash)
+	ok, rehash, err := s.hasher.Verify(ctx, pw, hash)
 	if err != nil {
 		return err
 	}
@@ -221,13 +259,19 @@ func (s *Service) Verify(ctx context.Context, userID, pw string) error {
 }
 
 func (s *Service) rehash(ctx context.Context, userID, pw string) {
-	h, err := s.Hasher.Hash(ctx, pw)
+	h, err := s.hasher.Hash(ctx, pw)
 	if err == nil {
-		_, err = s.DB.ExecContext(ctx, `UPDATE auth.passwords SET hash = $2, updated_at = now() WHERE user_id = $1`, userID, h)
+		err = updatePassword(ctx, s.db, userID, h)
 	}
 	if err != nil {
-		s.Log.Warn().Err(err).Str("user_id", userID).Msg("rehash password")
+		s.log.Warn().Err(err).Str("user_id", userID).Msg("rehash password")
 	}
+}
+
+// loginKeys names a sign-in's brute-force counters: per account and IP,
+// per account, and per IP.
+func loginKeys(email, ip string) (pair, acct, byIP string) {
+	return "login:pair:" + email + "|" + ip, "login:acct:" + email, "login:ip:" + ip
 }
 
 // Login checks the password and opens a session for the device. Failures
@@ -235,6 +279,8 @@ func (s *Service) rehash(ctx context.Context, userID, pw string) {
 // answer is slowed, after five (per account and IP), twenty (per account,
 // except from an IP that has signed in to it before) or fifty (per IP)
 // sign-in is blocked for the rest of the window with ErrLoginLocked.
+// Reading the three counters costs one Redis round trip, and so does
+// counting a failure (or clearing the pair after a success).
 // It returns ErrInvalidCredentials whether the email is unknown or the
 // password wrong, taking the same time for both.
 func (s *Service) Login(ctx context.Context, email, pw string, dev Device, c Client) (Tokens, error) {
@@ -245,7 +291,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, dev Device, c Cli
 	if len(key) > 254 || len(pw) > 1024 {
 		return Tokens{}, ErrInvalidCredentials
 	}
-	acc, accErr := s.Accounts.AccountByEmail(ctx, key)
+	acc, accErr := s.accounts.AccountByEmail(ctx, key)
 	if accErr != nil && !errors.Is(accErr, ErrNoAccount) {
 		return Tokens{}, accErr
 	}
@@ -254,17 +300,18 @@ func (s *Service) Login(ctx context.Context, email, pw string, dev Device, c Cli
 	}
 	var hash string
 	if accErr == nil {
-		err := s.DB.GetContext(ctx, &hash, `SELECT hash FROM auth.passwords WHERE user_id = $1`, acc.ID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return Tokens{}, fmt.Errorf("find password: %w", err)
+		var err error
+		hash, err = findPasswordHash(ctx, s.db, acc.ID)
+		if err != nil && !errors.Is(err, errNoPassword) {
+			return Tokens{}, err
 		}
 	}
 	ok, rehash := false, false
 	if hash == "" {
-		s.Hasher.VerifyDummy(ctx, pw)
+		s.hasher.VerifyDummy(ctx, pw)
 	} else {
 		var err error
-		ok, rehash, err = s.Hasher.Verify(ctx, pw, hash)
+		ok, rehash, err = s.hasher.Verify(ctx, pw, hash)
 		if err != nil {
 			return Tokens{}, err
 		}
@@ -272,51 +319,51 @@ func (s *Service) Login(ctx context.Context, email, pw string, dev Device, c Cli
 	if !ok {
 		return Tokens{}, s.loginFailed(ctx, key, acc.ID, c)
 	}
-	_ = s.Counter.Reset(ctx, "login:pair:"+key+"|"+c.IP)
+	pairKey, _, _ := loginKeys(key, c.IP)
+	_ = s.counter.Reset(ctx, pairKey)
 	if rehash {
 		s.rehash(ctx, acc.ID, pw)
 	}
 	// Two round trips in the common case: is the device known, then one
 	// statement opening the session with its refresh token. A transaction
 	// is needed only to queue the new-device email with it.
-	var prior struct {
-		Known bool `db:"known"`
-		Any   bool `db:"any"`
-	}
-	if err := s.DB.GetContext(ctx, &prior, `SELECT coalesce(bool_or(device_name = $2 AND user_agent = $3), false) AS known, count(*) > 0 AS any
-		FROM auth.sessions WHERE user_id = $1`, acc.ID, dev.Name, truncate(c.UserAgent, 512)); err != nil {
-		return Tokens{}, fmt.Errorf("find sessions: %w", err)
+	prior, err := findDeviceHistory(ctx, s.db, acc.ID, dev.Name, truncate(c.UserAgent, 512))
+	if err != nil {
+		return Tokens{}, err
 	}
 	if !prior.Any || prior.Known {
-		return s.openSession(ctx, s.DB, acc, dev, c)
+		return s.openSession(ctx, s.db, acc, dev, c)
 	}
 	var t Tokens
-	err := pg.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		var err error
 		if t, err = s.openSession(ctx, tx, acc, dev, c); err != nil {
 			return err
 		}
-		return s.Notifier.EnqueueTx(ctx, tx, Notification{Kind: NotifyNewSignIn, UserID: acc.ID, Data: map[string]string{
+		return s.notifier.EnqueueTx(ctx, tx, Notification{Kind: NotifyNewSignIn, UserID: acc.ID, Data: map[string]string{
 			"device": dev.Name + " (" + dev.Kind + ")", "ip": c.IP, "time": s.now().UTC().Format("2 Jan 2006 15:04 MST"),
 		}, DedupKey: "signin:" + t.Session.ID})
 	})
 	return t, err
 }
 
+// checkLocked reads the three counters in one call. A counter that cannot
+// be read locks nobody out.
 func (s *Service) checkLocked(ctx context.Context, key, userID, ip string) error {
-	locked := func(n int64, limit int64) bool { return n >= limit }
-	pair, _ := s.Counter.Get(ctx, "login:pair:"+key+"|"+ip)
-	byIP, _ := s.Counter.Get(ctx, "login:ip:"+ip)
-	byAcct, _ := s.Counter.Get(ctx, "login:acct:"+key)
-	if locked(pair, 5) || locked(byIP, 50) {
+	var pair, byAcct, byIP int64
+	pairKey, acctKey, ipKey := loginKeys(key, ip)
+	if n, err := s.counter.GetMany(ctx, pairKey, acctKey, ipKey); err == nil {
+		pair, byAcct, byIP = n[0], n[1], n[2]
+	}
+	if pair >= 5 || byIP >= 50 {
 		return s.lockedErr()
 	}
-	if locked(byAcct, 20) {
+	if byAcct >= 20 {
 		// A device the owner has used before is not locked out by an
 		// attacker's failures elsewhere.
 		var trusted bool
 		if userID != "" {
-			_ = s.DB.GetContext(ctx, &trusted, `SELECT EXISTS (SELECT 1 FROM auth.sessions WHERE user_id = $1 AND ip = $2)`, userID, ip)
+			trusted, _ = signedInFrom(ctx, s.db, userID, ip)
 		}
 		if !trusted {
 			return s.lockedErr()
@@ -331,16 +378,18 @@ func (s *Service) lockedErr() error {
 	return &e
 }
 
+// loginFailed counts a failure on the three counters in one call.
 func (s *Service) loginFailed(ctx context.Context, key, userID string, c Client) error {
-	w := s.cfg.LoginWindow
-	pair, _, err := s.Counter.Incr(ctx, "login:pair:"+key+"|"+c.IP, w)
+	var pair int64
+	pairKey, acctKey, ipKey := loginKeys(key, c.IP)
+	n, err := s.counter.IncrMany(ctx, s.cfg.LoginWindow, pairKey, acctKey, ipKey)
 	if err != nil {
-		s.Log.Warn().Err(err).Msg("count failed login")
+		s.log.Warn().Err(err).Msg("count failed login")
+	} else {
+		pair = n[0]
 	}
-	_, _, _ = s.Counter.Incr(ctx, "login:acct:"+key, w)
-	_, _, _ = s.Counter.Incr(ctx, "login:ip:"+c.IP, w)
 	if pair >= 5 && userID != "" {
-		s.securityEvent(ctx, s.DB, userID, "", "login_locked", c.IP, map[string]any{"failures": pair})
+		s.securityEvent(ctx, s.db, userID, "", "login_locked", c.IP, map[string]any{"failures": pair})
 	}
 	if pair >= 3 {
 		d := time.Duration(min(pair-2, 3)) * s.cfg.SlowDelay
@@ -357,14 +406,11 @@ func (s *Service) loginFailed(ctx context.Context, key, userID string, c Client)
 func (s *Service) openSession(ctx context.Context, e sqlx.ExecerContext, acc Account, dev Device, c Client) (Tokens, error) {
 	sess := SessionInfo{ID: uuid.NewString(), DeviceName: dev.Name, DeviceKind: dev.Kind}
 	refresh, hash := secret.New()
-	_, err := e.ExecContext(ctx, `WITH s AS (
-			INSERT INTO auth.sessions (id, user_id, device_name, device_kind, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6))
-		INSERT INTO auth.refresh_tokens (token_hash, session_id, expires_at) VALUES ($7, $1, $8)`,
-		sess.ID, acc.ID, dev.Name, dev.Kind, c.IP, truncate(c.UserAgent, 512), hash, s.now().Add(s.cfg.RefreshTTL))
+	err := insertSession(ctx, e, sess, acc.ID, c.IP, truncate(c.UserAgent, 512), hash, s.now().Add(s.cfg.RefreshTTL))
 	if err != nil {
-		return Tokens{}, fmt.Errorf("open session: %w", err)
+		return Tokens{}, err
 	}
-	return s.tokens(acc, sess, Profile{}, refresh)
+	return s.issueTokens(acc, sess, Profile{}, refresh)
 }
 
 func truncate(s string, n int) string {
@@ -379,33 +425,20 @@ func truncate(s string, n int) string {
 
 func (s *Service) newRefreshTx(ctx context.Context, tx *sqlx.Tx, sessionID string) (string, error) {
 	refresh, hash := secret.New()
-	_, err := tx.ExecContext(ctx, `INSERT INTO auth.refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)`,
-		hash, sessionID, s.now().Add(s.cfg.RefreshTTL))
-	if err != nil {
-		return "", fmt.Errorf("store refresh token: %w", err)
+	if err := insertRefreshToken(ctx, tx, hash, sessionID, s.now().Add(s.cfg.RefreshTTL)); err != nil {
+		return "", err
 	}
 	return refresh, nil
 }
 
-func (s *Service) tokens(acc Account, sess SessionInfo, p Profile, refresh string) (Tokens, error) {
-	access, exp, err := s.Tokens.Issue(token.Claims{UserID: acc.ID, SessionID: sess.ID, ProfileID: p.ID, Roles: acc.Roles,
+func (s *Service) issueTokens(acc Account, sess SessionInfo, p Profile, refresh string) (Tokens, error) {
+	access, exp, err := s.tokens.Issue(token.Claims{UserID: acc.ID, SessionID: sess.ID, ProfileID: p.ID, Roles: acc.Roles,
 		MaturityLevel: p.MaturityLevel, Kids: p.Kids})
 	if err != nil {
 		return Tokens{}, err
 	}
 	sess.ProfileID = p.ID
 	return Tokens{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(time.Until(exp).Seconds()), RefreshToken: refresh, Session: sess}, nil
-}
-
-type refreshRow struct {
-	SessionID  string         `db:"session_id"`
-	ExpiresAt  time.Time      `db:"expires_at"`
-	RotatedAt  sql.NullTime   `db:"rotated_at"`
-	UserID     string         `db:"user_id"`
-	ProfileID  sql.NullString `db:"profile_id"`
-	DeviceName string         `db:"device_name"`
-	DeviceKind string         `db:"device_kind"`
-	RevokedAt  sql.NullTime   `db:"revoked_at"`
 }
 
 // Refresh exchanges a refresh token for new tokens, rotating the refresh
@@ -418,16 +451,10 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 	}
 	var out Tokens
 	var reused *refreshRow
-	err := pg.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		var r refreshRow
-		err := tx.GetContext(ctx, &r, `SELECT t.session_id, t.expires_at, t.rotated_at, s.user_id, s.profile_id, s.device_name, s.device_kind, s.revoked_at
-			FROM auth.refresh_tokens t JOIN auth.sessions s ON s.id = t.session_id
-			WHERE t.token_hash = $1 FOR UPDATE OF t, s`, secret.Hash(refresh))
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrInvalidRefresh
-		}
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		r, err := lockRefreshToken(ctx, tx, secret.Hash(refresh))
 		if err != nil {
-			return fmt.Errorf("find refresh token: %w", err)
+			return err
 		}
 		if r.RevokedAt.Valid {
 			return ErrSessionRevoked
@@ -439,7 +466,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 		if !r.ExpiresAt.After(s.now()) {
 			return ErrInvalidRefresh
 		}
-		acc, err := s.Accounts.AccountByID(ctx, r.UserID)
+		acc, err := s.accounts.AccountByID(ctx, r.UserID)
 		if errors.Is(err, ErrNoAccount) {
 			return ErrSessionRevoked
 		}
@@ -448,29 +475,29 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 		}
 		var p Profile
 		if r.ProfileID.Valid {
-			p, err = s.Profiles.ProfileOf(ctx, acc.ID, r.ProfileID.String)
+			p, err = s.profiles.ProfileOf(ctx, acc.ID, r.ProfileID.String)
 			if err != nil {
 				if apperr.KindOf(err) != apperr.NotFound {
 					return err
 				}
 				// The profile is gone: the session continues without one.
 				p = Profile{}
-				if _, err := tx.ExecContext(ctx, `UPDATE auth.sessions SET profile_id = NULL WHERE id = $1`, r.SessionID); err != nil {
+				if err := clearSessionProfile(ctx, tx, r.SessionID); err != nil {
 					return err
 				}
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE auth.refresh_tokens SET rotated_at = now() WHERE token_hash = $1`, secret.Hash(refresh)); err != nil {
+		if err := rotateRefreshToken(ctx, tx, secret.Hash(refresh)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE auth.sessions SET last_seen_at = now(), ip = $2 WHERE id = $1`, r.SessionID, c.IP); err != nil {
+		if err := touchSession(ctx, tx, r.SessionID, c.IP); err != nil {
 			return err
 		}
 		next, err := s.newRefreshTx(ctx, tx, r.SessionID)
 		if err != nil {
 			return err
 		}
-		out, err = s.tokens(acc, SessionInfo{ID: r.SessionID, DeviceName: r.DeviceName, DeviceKind: r.DeviceKind}, p, next)
+		out, err = s.issueTokens(acc, SessionInfo{ID: r.SessionID, DeviceName: r.DeviceName, DeviceKind: r.DeviceKind}, p, next)
 		return err
 	})
 	if err != nil {
@@ -479,9 +506,8 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 	if reused != nil {
 		// Revoke in its own transaction: the reuse must be recorded even
 		// though the request fails.
-		err := pg.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-			if _, err := tx.ExecContext(ctx, `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = 'refresh_token_reused'
-				WHERE id = $1 AND revoked_at IS NULL`, reused.SessionID); err != nil {
+		err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+			if err := revokeReusedSession(ctx, tx, reused.SessionID); err != nil {
 				return err
 			}
 			s.securityEvent(ctx, tx, reused.UserID, reused.SessionID, "refresh_token_reused", c.IP, map[string]any{"user_agent": truncate(c.UserAgent, 200)})
@@ -490,7 +516,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 		if err != nil {
 			return Tokens{}, err
 		}
-		s.Log.Warn().Str("event", "refresh_token_reused").Str("user_id", reused.UserID).Str("session_id", reused.SessionID).Str("ip", c.IP).
+		s.log.Warn().Str("event", "refresh_token_reused").Str("user_id", reused.UserID).Str("session_id", reused.SessionID).Str("ip", c.IP).
 			Msg("security: a rotated refresh token was used again; session revoked")
 		s.forgetSessions(ctx, reused.SessionID)
 		return Tokens{}, ErrRefreshReused
@@ -502,33 +528,26 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (Tokens
 // checking its PIN, and answers new tokens for it. Another account's
 // profile is not found.
 func (s *Service) SelectProfile(ctx context.Context, p *api.Principal, profileID, pin string) (Tokens, error) {
-	prof, err := s.Profiles.UnlockProfile(ctx, p.UserID, profileID, pin)
+	prof, err := s.profiles.UnlockProfile(ctx, p.UserID, profileID, pin)
 	if err != nil {
 		return Tokens{}, err
 	}
-	acc, err := s.Accounts.AccountByID(ctx, p.UserID)
+	acc, err := s.accounts.AccountByID(ctx, p.UserID)
 	if err != nil {
 		return Tokens{}, err
 	}
-	var sess SessionInfo
-	err = s.DB.GetContext(ctx, &sess, `UPDATE auth.sessions SET profile_id = $2, last_seen_at = now()
-		WHERE id = $1 AND user_id = $3 AND revoked_at IS NULL RETURNING id, device_name, device_kind`, p.SessionID, prof.ID, p.UserID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Tokens{}, ErrSessionRevoked
-	}
+	sess, err := selectSessionProfile(ctx, s.db, p.SessionID, prof.ID, p.UserID)
 	if err != nil {
-		return Tokens{}, fmt.Errorf("select profile: %w", err)
+		return Tokens{}, err
 	}
-	return s.tokens(acc, sess, prof, "")
+	return s.issueTokens(acc, sess, prof, "")
 }
 
 // Sessions lists the user's live sessions, newest first, marking current.
 func (s *Service) Sessions(ctx context.Context, userID, current string) ([]Session, error) {
-	out := []Session{}
-	err := s.DB.SelectContext(ctx, &out, `SELECT id, device_name, device_kind, ip, user_agent, created_at, last_seen_at
-		FROM auth.sessions WHERE user_id = $1 AND revoked_at IS NULL ORDER BY last_seen_at DESC, id`, userID)
+	out, err := listSessions(ctx, s.db, userID)
 	if err != nil {
-		return nil, fmt.Errorf("list sessions: %w", err)
+		return nil, err
 	}
 	for i := range out {
 		out[i].Current = out[i].ID == current
@@ -544,13 +563,9 @@ func (s *Service) RevokeSession(ctx context.Context, userID, sessionID string) e
 		return ErrSessionNotFound
 	}
 	var n int64
-	err := pg.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = 'signed_out'
-			WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`, sessionID, userID)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		n, err = revokeSession(ctx, tx, sessionID, userID)
 		return err
 	})
 	if err != nil {
@@ -565,7 +580,7 @@ func (s *Service) RevokeSession(ctx context.Context, userID, sessionID string) e
 
 // RevokeSessionsTx signs the user out everywhere but keep ("" for all).
 func (s *Service) RevokeSessionsTx(ctx context.Context, tx *sqlx.Tx, userID, keep, reason string) error {
-	ids, err := s.revokeUserTx(ctx, tx, userID, keep, reason)
+	ids, err := revokeUserSessions(ctx, tx, userID, keep, reason)
 	if err != nil {
 		return err
 	}
@@ -575,17 +590,7 @@ func (s *Service) RevokeSessionsTx(ctx context.Context, tx *sqlx.Tx, userID, kee
 
 // RevokeAll signs the user out of every session, this one included.
 func (s *Service) RevokeAll(ctx context.Context, userID string) error {
-	return pg.InTx(ctx, s.DB, func(tx *sqlx.Tx) error { return s.RevokeSessionsTx(ctx, tx, userID, "", "signed_out_everywhere") })
-}
-
-func (s *Service) revokeUserTx(ctx context.Context, tx *sqlx.Tx, userID, keep, reason string) ([]string, error) {
-	var ids []string
-	err := tx.SelectContext(ctx, &ids, `UPDATE auth.sessions SET revoked_at = now(), revoked_reason = $3
-		WHERE user_id = $1 AND revoked_at IS NULL AND id::text <> $2 RETURNING id`, userID, keep, reason)
-	if err != nil {
-		return nil, fmt.Errorf("revoke sessions: %w", err)
-	}
-	return ids, nil
+	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error { return s.RevokeSessionsTx(ctx, tx, userID, "", "signed_out_everywhere") })
 }
 
 // forgetSessionsAfterCommit writes the revocation of ids through to the
@@ -602,11 +607,11 @@ func (s *Service) forgetSessions(ctx context.Context, ids ...string) {
 		return
 	}
 	for _, id := range ids {
-		if err := s.Cache.Set(ctx, "sess:"+id, []byte("0"), s.cfg.SessionCacheTTL); err != nil {
+		if err := s.cache.Set(ctx, "sess:"+id, []byte("0"), s.cfg.SessionCacheTTL); err != nil {
 			// The cached "live" entry expires within SessionCacheTTL; try to
 			// drop it too.
-			_ = s.Cache.Delete(ctx, "sess:"+id)
-			s.Log.Warn().Err(err).Str("session_id", id).Msg("session revocation not cached; Postgres still answers after the cache entry expires")
+			_ = s.cache.Delete(ctx, "sess:"+id)
+			s.log.Warn().Err(err).Str("session_id", id).Msg("session revocation not cached; Postgres still answers after the cache entry expires")
 		}
 	}
 }
@@ -617,7 +622,7 @@ var ErrTokenRevoked = apperr.New(apperr.Unauthorized, "session_revoked", "This s
 // Authenticate is the gateway's token check: the token's signature and
 // expiry, then the session's state (cached in Redis, Postgres the truth).
 func (s *Service) Authenticate(ctx context.Context, raw string) (*api.Principal, error) {
-	c, err := s.Tokens.Verify(raw)
+	c, err := s.tokens.Verify(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -635,64 +640,53 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*api.Principal,
 func (s *Service) sessionLive(ctx context.Context, id string) (bool, error) {
 	key := "sess:" + id
 	if s.cfg.CacheSessions {
-		if v, ok, _ := s.Cache.Get(ctx, key); ok {
+		if v, ok, _ := s.cache.Get(ctx, key); ok {
 			return len(v) == 1 && v[0] == '1', nil
 		}
 	}
-	var revoked sql.NullTime
-	err := s.DB.GetContext(ctx, &revoked, `SELECT revoked_at FROM auth.sessions WHERE id = $1`, id)
-	live := err == nil && !revoked.Valid
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return false, fmt.Errorf("check session: %w", err)
+	live, err := findSessionLive(ctx, s.db, id)
+	if err != nil {
+		return false, err
 	}
 	if s.cfg.CacheSessions {
 		v := []byte("0")
 		if live {
 			v = []byte("1")
 		}
-		_ = s.Cache.Set(ctx, key, v, s.cfg.SessionCacheTTL)
+		_ = s.cache.Set(ctx, key, v, s.cfg.SessionCacheTTL)
 	}
 	return live, nil
 }
 
 func (s *Service) securityEvent(ctx context.Context, e sqlx.ExecerContext, userID, sessionID, kind, ip string, detail map[string]any) {
-	b, _ := json.Marshal(detail)
-	var sid any
-	if sessionID != "" {
-		sid = sessionID
-	}
-	if _, err := e.ExecContext(ctx, `INSERT INTO auth.security_events (user_id, session_id, kind, ip, detail) VALUES ($1, $2, $3, $4, $5)`,
-		userID, sid, kind, ip, b); err != nil {
-		s.Log.Warn().Err(err).Str("event", kind).Msg("record security event")
+	if err := insertSecurityEvent(ctx, e, userID, sessionID, kind, ip, detail); err != nil {
+		s.log.Warn().Err(err).Str("event", kind).Msg("record security event")
 	}
 }
 
 // RequestReset sends a password reset link when the email belongs to an
 // account; the answer is the same either way. Requests are limited per IP
-// and per address.
+// and per address, both counted in one call.
 func (s *Service) RequestReset(ctx context.Context, email string, c Client) error {
 	key := strings.ToLower(strings.TrimSpace(email))
-	n, _, _ := s.Counter.Incr(ctx, "reset:ip:"+c.IP, time.Hour)
-	m, _, _ := s.Counter.Incr(ctx, "reset:acct:"+key, time.Hour)
-	if n > 20 || m > 5 {
+	if n, err := s.counter.IncrMany(ctx, time.Hour, "reset:ip:"+c.IP, "reset:acct:"+key); err == nil && (n[0] > 20 || n[1] > 5) {
 		e := *ErrResetLimited
 		e.RetryAfter = 3600
 		return &e
 	}
-	acc, err := s.Accounts.AccountByEmail(ctx, key)
+	acc, err := s.accounts.AccountByEmail(ctx, key)
 	if errors.Is(err, ErrNoAccount) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return pg.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
+	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		tok, hash := secret.New()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO auth.reset_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`,
-			hash, acc.ID, s.now().Add(s.cfg.ResetTTL)); err != nil {
-			return fmt.Errorf("store reset token: %w", err)
+		if err := insertResetToken(ctx, tx, hash, acc.ID, s.now().Add(s.cfg.ResetTTL)); err != nil {
+			return err
 		}
-		return s.Notifier.EnqueueTx(ctx, tx, Notification{Kind: NotifyPasswordReset, UserID: acc.ID, Data: map[string]string{
+		return s.notifier.EnqueueTx(ctx, tx, Notification{Kind: NotifyPasswordReset, UserID: acc.ID, Data: map[string]string{
 			"link": s.cfg.PublicURL + "/reset-password?token=" + tok, "expires_in": "1 hour",
 		}, DedupKey: "reset:" + base64.RawURLEncoding.EncodeToString(hash)})
 	})
@@ -705,17 +699,12 @@ func (s *Service) ConfirmReset(ctx context.Context, tok, newPassword string, c C
 	if tok == "" || len(tok) > 200 {
 		return ErrResetTokenInvalid
 	}
-	return pg.InTx(ctx, s.DB, func(tx *sqlx.Tx) error {
-		var userID string
-		err := tx.GetContext(ctx, &userID, `UPDATE auth.reset_tokens SET used_at = now()
-			WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id`, secret.Hash(tok), s.now())
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrResetTokenInvalid
-		}
+	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		userID, err := useResetToken(ctx, tx, secret.Hash(tok), s.now())
 		if err != nil {
-			return fmt.Errorf("use reset token: %w", err)
+			return err
 		}
-		acc, err := s.Accounts.AccountByID(ctx, userID)
+		acc, err := s.accounts.AccountByID(ctx, userID)
 		if errors.Is(err, ErrNoAccount) {
 			return ErrResetTokenInvalid
 		}
@@ -726,60 +715,13 @@ func (s *Service) ConfirmReset(ctx context.Context, tok, newPassword string, c C
 			return err
 		}
 		// Other outstanding reset links die with this one.
-		if _, err := tx.ExecContext(ctx, `UPDATE auth.reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, userID); err != nil {
+		if err := useResetTokensOf(ctx, tx, userID); err != nil {
 			return err
 		}
 		if err := s.RevokeSessionsTx(ctx, tx, userID, "", "password_reset"); err != nil {
 			return err
 		}
 		s.securityEvent(ctx, tx, userID, "", "password_reset", c.IP, nil)
-		return s.Notifier.EnqueueTx(ctx, tx, Notification{Kind: NotifyPasswordChanged, UserID: userID, Data: map[string]string{}})
-	})
-}
-
-// ForgetArgs is the job that deletes everything auth keeps about a
-// deleted account.
-type ForgetArgs struct {
-	UserID string `json:"user_id"`
-}
-
-// Kind is the job kind.
-func (ForgetArgs) Kind() string { return "auth.forget_user" }
-
-// InsertOpts puts the job on the auth queue.
-func (ForgetArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: "auth"} }
-
-// ForgetUserTx revokes the user's sessions at once and queues the deletion
-// of their credentials, sessions and events, in the caller's transaction.
-func (s *Service) ForgetUserTx(ctx context.Context, tx *sqlx.Tx, userID string) error {
-	ids, err := s.revokeUserTx(ctx, tx, userID, "", "account_deleted")
-	if err != nil {
-		return err
-	}
-	if _, err := s.Queue.InsertTx(ctx, tx.Tx, ForgetArgs{UserID: userID}, nil); err != nil {
-		return fmt.Errorf("queue forget user: %w", err)
-	}
-	s.forgetSessionsAfterCommit(ctx, tx, ids)
-	return nil
-}
-
-type forgetWorker struct {
-	river.WorkerDefaults[ForgetArgs]
-	s *Service
-}
-
-func (w *forgetWorker) Work(ctx context.Context, job *river.Job[ForgetArgs]) error {
-	return pg.InTx(ctx, w.s.DB, func(tx *sqlx.Tx) error {
-		for _, q := range []string{
-			`DELETE FROM auth.sessions WHERE user_id = $1`,
-			`DELETE FROM auth.passwords WHERE user_id = $1`,
-			`DELETE FROM auth.reset_tokens WHERE user_id = $1`,
-			`DELETE FROM auth.security_events WHERE user_id = $1`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, job.Args.UserID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.notifier.EnqueueTx(ctx, tx, Notification{Kind: NotifyPasswordChanged, UserID: userID, Data: map[string]string{}})
 	})
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"database/sql"
+	"net/http"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -54,10 +55,11 @@ type Notifier interface {
 	EnqueueTx(ctx context.Context, tx *sqlx.Tx, n Notification) error
 }
 
-// Counter counts failures in fixed windows (Redis when configured).
+// Counter counts failures in fixed windows (Redis when configured). The
+// Many methods take several keys in one call, one round trip to Redis.
 type Counter interface {
-	Incr(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error)
-	Get(ctx context.Context, key string) (int64, error)
+	IncrMany(ctx context.Context, window time.Duration, keys ...string) ([]int64, error)
+	GetMany(ctx context.Context, keys ...string) ([]int64, error)
 	Reset(ctx context.Context, key string) error
 }
 
@@ -72,3 +74,6 @@ type Cache interface {
 type Inserter interface {
 	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
+
+// ClientIPFunc returns the client address the gateway settled on.
+type ClientIPFunc func(r *http.Request) string

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"net"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -10,9 +11,6 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 )
 
-// ClientIPFunc returns the client address the gateway settled on.
-type ClientIPFunc func(r *http.Request) string
-
 // Handler serves the auth routes.
 type Handler struct {
 	s        *Service
@@ -21,8 +19,18 @@ type Handler struct {
 }
 
 // NewHandler returns the HTTP handler over s.
-func NewHandler(s *Service, clientIP ClientIPFunc) *Handler {
-	return &Handler{s: s, clientIP: clientIP, secure: cookieSecure(s.cfg.PublicURL)}
+func NewHandler(s *Service) *Handler {
+	return &Handler{s: s, clientIP: s.clientIP, secure: cookieSecure(s.cfg.PublicURL)}
+}
+
+// remoteIP is the default ClientIPFunc: the peer's address, for a
+// Service built without a gateway in front.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // Request bodies.
@@ -227,5 +235,5 @@ func (h *Handler) handleResetConfirm(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleJWKS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	api.JSON(w, http.StatusOK, h.s.Tokens.JWKS())
+	api.JSON(w, http.StatusOK, h.s.tokens.JWKS())
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/streamflix/streamflix/internal/platform/pg"
 )
@@ -124,23 +123,39 @@ func (s *Service) CreateTitle(ctx context.Context, in TitleInput) (AdminTitle, e
 	if err := in.validate(); err != nil {
 		return AdminTitle{}, err
 	}
-	id := newID()
-	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO content.titles (id, external_key, kind, name, original_name, synopsis, release_year,
-			runtime_minutes, maturity_rating, languages, tags, available_from, available_until, video_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-			id, in.ExternalKey, in.Kind, in.Name, in.OriginalName, in.Synopsis, in.ReleaseYear, in.RuntimeMinutes, in.MaturityRating,
-			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.VideoID)
-		if err != nil {
-			return mapErr(err)
-		}
-		return s.setRelations(ctx, tx, id, in)
-	})
-	if err != nil {
+	rec := in.record(newID(), false)
+	rec.status = StatusDraft
+	if err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error { return writeTitle(ctx, tx, rec) }); err != nil {
 		return AdminTitle{}, err
 	}
 	s.bump(ctx)
-	return s.AdminTitle(ctx, id)
+	return s.AdminTitle(ctx, rec.id)
+}
+
+// record is the title in as writeTitles stores it, its people in billing
+// order; its seasons stay as they are.
+func (in TitleInput) record(id string, existing bool) titleRecord {
+	r := titleRecord{id: id, existing: existing, externalKey: in.ExternalKey, kind: in.Kind, name: in.Name,
+		originalName: in.OriginalName, synopsis: in.Synopsis, releaseYear: in.ReleaseYear, runtimeMinutes: in.RuntimeMinutes,
+		rating: in.MaturityRating, languages: in.Languages, tags: in.Tags, availableFrom: in.AvailableFrom,
+		availableUntil: in.AvailableUntil, videoID: in.VideoID, genres: in.Genres}
+	for i, c := range in.People {
+		r.credits = append(r.credits, credit{PersonID: strings.ToLower(c.PersonID), Role: c.Role, Character: c.Character, Position: i})
+	}
+	return r
+}
+
+// writeTitle writes one title with writeTitles: a new title whose key is
+// taken is ErrExternalKey.
+func writeTitle(ctx context.Context, tx *sqlx.Tx, rec titleRecord) error {
+	written, err := writeTitles(ctx, tx, []titleRecord{rec})
+	if err != nil {
+		return err
+	}
+	if !written[0] {
+		return ErrExternalKey
+	}
+	return nil
 }
 
 // credit checks a credit's role and character; field names the credit.
@@ -151,107 +166,6 @@ func (f *fieldErrs) credit(field, role, character string) {
 		f.add(field+".role", "invalid", "Must be actor, director, writer or creator.")
 	}
 	f.text(field+".character", character, maxNameLen)
-}
-
-// setRelations replaces the title's genres and people and refreshes what
-// derives from them.
-func (s *Service) setRelations(ctx context.Context, tx *sqlx.Tx, id string, in TitleInput) error {
-	f, err := setGenres(ctx, tx, id, in.Genres, true)
-	if err != nil {
-		return err
-	}
-	ids := make([]string, len(in.People))
-	for i, c := range in.People {
-		ids[i] = strings.ToLower(c.PersonID)
-	}
-	var found []string
-	if len(ids) > 0 {
-		if err := tx.SelectContext(ctx, &found, `SELECT id::text FROM content.people WHERE id = ANY($1::uuid[])`, pq.StringArray(ids)); err != nil {
-			return fmt.Errorf("find people: %w", err)
-		}
-	}
-	have := map[string]bool{}
-	for _, p := range found {
-		have[p] = true
-	}
-	var cs []credit
-	for i, c := range in.People {
-		if !have[ids[i]] {
-			f.add(fmt.Sprintf("people[%d].person_id", i), "unknown", "No person has this id.")
-			continue
-		}
-		cs = append(cs, credit{PersonID: ids[i], Role: c.Role, Character: c.Character, Position: i})
-	}
-	if err := f.err(); err != nil {
-		return err
-	}
-	if err := setCredits(ctx, tx, id, cs, true); err != nil {
-		return err
-	}
-	return refreshDerived(ctx, tx, id)
-}
-
-// setGenres replaces the title's genres with those of the given slugs
-// (existing: the title may have genres to clear first). A slug no genre
-// has is a field error genres[i] in the returned list.
-func setGenres(ctx context.Context, tx *sqlx.Tx, id string, slugs []string, existing bool) (fieldErrs, error) {
-	if existing {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM content.title_genres WHERE title_id = $1`, id); err != nil {
-			return nil, fmt.Errorf("clear genres: %w", err)
-		}
-	}
-	if len(slugs) == 0 {
-		return nil, nil
-	}
-	var found []string
-	if err := tx.SelectContext(ctx, &found, `WITH g AS (SELECT id, slug FROM content.genres WHERE slug = ANY($2)),
-		ins AS (INSERT INTO content.title_genres (title_id, genre_id) SELECT $1, id FROM g ON CONFLICT DO NOTHING)
-		SELECT slug FROM g`, id, pq.StringArray(slugs)); err != nil {
-		return nil, fmt.Errorf("set genres: %w", err)
-	}
-	have := map[string]bool{}
-	for _, g := range found {
-		have[g] = true
-	}
-	var f fieldErrs
-	for i, g := range slugs {
-		if !have[g] {
-			f.add(fmt.Sprintf("genres[%d]", i), "unknown", "No genre has this slug.")
-		}
-	}
-	return f, nil
-}
-
-// credit is one row of content.title_people.
-type credit struct {
-	PersonID  string
-	Role      string
-	Character string
-	Position  int
-}
-
-// setCredits replaces the title's people with cs (existing: the title may
-// have some already).
-func setCredits(ctx context.Context, tx *sqlx.Tx, id string, cs []credit, existing bool) error {
-	if existing {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM content.title_people WHERE title_id = $1`, id); err != nil {
-			return fmt.Errorf("clear people: %w", err)
-		}
-	}
-	if len(cs) == 0 {
-		return nil
-	}
-	people, roles, chars := make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs))
-	pos := make([]int64, len(cs))
-	for i, c := range cs {
-		people[i], roles[i], chars[i], pos[i] = c.PersonID, c.Role, c.Character, int64(c.Position)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO content.title_people (title_id, person_id, role, character, position)
-		SELECT $1, p, r, c, n FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[]) AS x (p, r, c, n)`,
-		id, pq.StringArray(people), pq.StringArray(roles), pq.StringArray(chars), pq.Int64Array(pos)); err != nil {
-		return fmt.Errorf("set people: %w", err)
-	}
-	return nil
 }
 
 // AdminTitle returns a title whatever its status, with its people and
@@ -307,15 +221,7 @@ func (s *Service) UpdateTitle(ctx context.Context, id string, in TitleInput) (Ad
 			f.add("kind", "immutable", "The kind of a title cannot change.")
 			return f.err()
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE content.titles SET external_key = $2, name = $3, original_name = $4, synopsis = $5,
-			release_year = $6, runtime_minutes = $7, maturity_rating = $8, languages = $9, tags = $10, available_from = $11,
-			available_until = $12, video_id = $13, updated_at = now() WHERE id = $1`,
-			id, in.ExternalKey, in.Name, in.OriginalName, in.Synopsis, in.ReleaseYear, in.RuntimeMinutes, in.MaturityRating,
-			pq.StringArray(nonNil(in.Languages)), pq.StringArray(nonNil(in.Tags)), in.AvailableFrom, in.AvailableUntil, in.VideoID)
-		if err != nil {
-			return mapErr(err)
-		}
-		return s.setRelations(ctx, tx, id, in)
+		return writeTitle(ctx, tx, in.record(cur.ID, true))
 	})
 	if err != nil {
 		return AdminTitle{}, err
@@ -330,16 +236,9 @@ func (s *Service) DeleteTitle(ctx context.Context, id string) error {
 	if !validUUID(id) {
 		return ErrTitleNotFound
 	}
-	var art struct {
-		Poster   []byte `db:"poster"`
-		Backdrop []byte `db:"backdrop"`
-	}
-	err := s.db.GetContext(ctx, &art, `DELETE FROM content.titles WHERE id = $1 RETURNING poster, backdrop`, id)
-	if isNoRows(err) {
-		return ErrTitleNotFound
-	}
+	art, err := deleteTitle(ctx, s.db, id)
 	if err != nil {
-		return fmt.Errorf("delete title: %w", err)
+		return err
 	}
 	s.bump(ctx)
 	s.removeImage(ctx, art.Poster)
@@ -358,14 +257,8 @@ func (s *Service) SetPublished(ctx context.Context, id string, published bool) (
 	if published {
 		status = StatusPublished
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE content.titles SET status = $2,
-		published_at = CASE WHEN $2 = 'published' THEN coalesce(published_at, now()) ELSE published_at END,
-		updated_at = now() WHERE id = $1`, id, status)
-	if err != nil {
-		return AdminTitle{}, fmt.Errorf("publish title: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return AdminTitle{}, ErrTitleNotFound
+	if err := setStatus(ctx, s.db, id, status); err != nil {
+		return AdminTitle{}, err
 	}
 	s.bump(ctx)
 	return s.AdminTitle(ctx, id)
@@ -405,10 +298,8 @@ func (s *Service) CreateSeason(ctx context.Context, titleID string, in SeasonInp
 		if t.Kind != KindSeries {
 			return ErrNotSeries
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO content.seasons (id, title_id, number, name, synopsis, year) VALUES ($1, $2, $3, $4, $5, $6)`,
-			id, titleID, in.Number, in.Name, in.Synopsis, in.Year)
-		if err != nil {
-			return mapErr(err)
+		if err := insertSeason(ctx, tx, id, titleID, in); err != nil {
+			return err
 		}
 		return touch(ctx, tx, titleID)
 	})
@@ -419,23 +310,14 @@ func (s *Service) CreateSeason(ctx context.Context, titleID string, in SeasonInp
 	return s.Season(ctx, id)
 }
 
-// touch marks a title updated and refreshes what derives from its parts.
-func touch(ctx context.Context, tx *sqlx.Tx, titleID string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE content.titles SET updated_at = now() WHERE id = $1`, titleID); err != nil {
-		return fmt.Errorf("touch title: %w", err)
-	}
-	return refreshDerived(ctx, tx, titleID)
-}
-
 // Season returns a season with its episodes, or ErrSeasonNotFound.
 func (s *Service) Season(ctx context.Context, id string) (Season, error) {
 	if !validUUID(id) {
 		return Season{}, ErrSeasonNotFound
 	}
-	var row seasonRow
-	err := s.db.GetContext(ctx, &row, `SELECT `+seasonCols+` FROM content.seasons s WHERE s.id = $1`, id)
+	row, err := findSeason(ctx, s.db, id)
 	if err != nil {
-		return Season{}, notFound(err, ErrSeasonNotFound)
+		return Season{}, err
 	}
 	all, err := seasons(ctx, s.db, row.TitleID)
 	if err != nil {
@@ -458,8 +340,7 @@ func (s *Service) UpdateSeason(ctx context.Context, id string, in SeasonInput) (
 	if !validUUID(id) {
 		return Season{}, ErrSeasonNotFound
 	}
-	if err := s.changeTitle(ctx, ErrSeasonNotFound, `UPDATE content.seasons SET number = $2, name = $3, synopsis = $4, year = $5 WHERE id = $1 RETURNING title_id`,
-		id, in.Number, in.Name, in.Synopsis, in.Year); err != nil {
+	if err := s.changeTitle(ctx, ErrSeasonNotFound, updateSeasonSQL, id, in.Number, in.Name, in.Synopsis, in.Year); err != nil {
 		return Season{}, err
 	}
 	return s.Season(ctx, id)
@@ -471,7 +352,7 @@ func (s *Service) DeleteSeason(ctx context.Context, id string) error {
 	if !validUUID(id) {
 		return ErrSeasonNotFound
 	}
-	return s.changeTitle(ctx, ErrSeasonNotFound, `DELETE FROM content.seasons WHERE id = $1 RETURNING title_id`, id)
+	return s.changeTitle(ctx, ErrSeasonNotFound, deleteSeasonSQL, id)
 }
 
 // EpisodeInput creates or replaces an episode.
@@ -509,14 +390,12 @@ func (s *Service) CreateEpisode(ctx context.Context, seasonID string, in Episode
 	}
 	id := newID()
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var titleID string
-		if err := tx.GetContext(ctx, &titleID, `SELECT title_id FROM content.seasons WHERE id = $1 FOR UPDATE`, seasonID); err != nil {
-			return notFound(err, ErrSeasonNotFound)
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO content.episodes (id, season_id, number, name, synopsis, runtime_minutes, video_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, seasonID, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID)
+		titleID, err := lockSeason(ctx, tx, seasonID)
 		if err != nil {
-			return mapErr(err)
+			return err
+		}
+		if err := insertEpisode(ctx, tx, id, seasonID, in); err != nil {
+			return err
 		}
 		return touch(ctx, tx, titleID)
 	})
@@ -532,9 +411,9 @@ func (s *Service) Episode(ctx context.Context, id string) (Episode, error) {
 	if !validUUID(id) {
 		return Episode{}, ErrEpisodeNotFound
 	}
-	var row episodeRow
-	if err := s.db.GetContext(ctx, &row, `SELECT `+episodeCols+` FROM content.episodes e WHERE e.id = $1`, id); err != nil {
-		return Episode{}, notFound(err, ErrEpisodeNotFound)
+	row, err := findEpisode(ctx, s.db, id)
+	if err != nil {
+		return Episode{}, err
 	}
 	return row.episode(), nil
 }
@@ -548,9 +427,7 @@ func (s *Service) UpdateEpisode(ctx context.Context, id string, in EpisodeInput)
 	if !validUUID(id) {
 		return Episode{}, ErrEpisodeNotFound
 	}
-	if err := s.changeTitle(ctx, ErrEpisodeNotFound, `UPDATE content.episodes e SET number = $2, name = $3, synopsis = $4, runtime_minutes = $5, video_id = $6
-		FROM content.seasons s WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`,
-		id, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID); err != nil {
+	if err := s.changeTitle(ctx, ErrEpisodeNotFound, updateEpisodeSQL, id, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID); err != nil {
 		return Episode{}, err
 	}
 	return s.Episode(ctx, id)
@@ -561,8 +438,7 @@ func (s *Service) DeleteEpisode(ctx context.Context, id string) error {
 	if !validUUID(id) {
 		return ErrEpisodeNotFound
 	}
-	return s.changeTitle(ctx, ErrEpisodeNotFound, `DELETE FROM content.episodes e USING content.seasons s
-		WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`, id)
+	return s.changeTitle(ctx, ErrEpisodeNotFound, deleteEpisodeSQL, id)
 }
 
 // changeTitle runs a write to a season or episode that returns the id of
@@ -570,9 +446,9 @@ func (s *Service) DeleteEpisode(ctx context.Context, id string) error {
 // invalidates cached reads. A write that matched nothing returns missing.
 func (s *Service) changeTitle(ctx context.Context, missing error, query string, args ...any) error {
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		var titleID string
-		if err := tx.GetContext(ctx, &titleID, query, args...); err != nil {
-			return notFound(mapErr(err), missing)
+		titleID, err := titleOfPart(ctx, tx, missing, query, args...)
+		if err != nil {
+			return err
 		}
 		return touch(ctx, tx, titleID)
 	})
@@ -601,11 +477,7 @@ func (in *GenreInput) validate() error {
 
 // Genres returns every genre, by name.
 func (s *Service) Genres(ctx context.Context) ([]Genre, error) {
-	out := []Genre{}
-	if err := s.db.SelectContext(ctx, &out, `SELECT id, slug, name FROM content.genres ORDER BY name, slug`); err != nil {
-		return nil, fmt.Errorf("list genres: %w", err)
-	}
-	return out, nil
+	return listGenres(ctx, s.db)
 }
 
 // CreateGenre adds a genre. It returns ErrGenreTaken or a validation error.
@@ -614,8 +486,8 @@ func (s *Service) CreateGenre(ctx context.Context, in GenreInput) (Genre, error)
 		return Genre{}, err
 	}
 	g := Genre{ID: newID(), Slug: in.Slug, Name: in.Name}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO content.genres (id, slug, name) VALUES ($1, $2, $3)`, g.ID, g.Slug, g.Name); err != nil {
-		return Genre{}, mapErr(err)
+	if err := insertGenre(ctx, s.db, g); err != nil {
+		return Genre{}, err
 	}
 	s.bump(ctx)
 	return g, nil
@@ -630,21 +502,18 @@ func (s *Service) UpdateGenre(ctx context.Context, id string, in GenreInput) (Ge
 	if !validUUID(id) {
 		return Genre{}, ErrGenreNotFound
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE content.genres SET slug = $2, name = $3 WHERE id = $1`, id, in.Slug, in.Name)
-	if err != nil {
-		return Genre{}, mapErr(err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Genre{}, ErrGenreNotFound
+	g := Genre{ID: id, Slug: in.Slug, Name: in.Name}
+	if err := updateGenre(ctx, s.db, g); err != nil {
+		return Genre{}, err
 	}
 	s.bump(ctx)
-	return Genre{ID: id, Slug: in.Slug, Name: in.Name}, nil
+	return g, nil
 }
 
 // DeleteGenre removes a genre from the catalog and its titles. It returns
 // ErrGenreNotFound.
 func (s *Service) DeleteGenre(ctx context.Context, id string) error {
-	return s.deleteByID(ctx, `DELETE FROM content.genres WHERE id = $1`, id, ErrGenreNotFound)
+	return s.deleteByID(ctx, deleteGenreSQL, id, ErrGenreNotFound)
 }
 
 // PersonInput creates or renames a person.
@@ -665,8 +534,8 @@ func (s *Service) CreatePerson(ctx context.Context, in PersonInput) (Person, err
 		return Person{}, err
 	}
 	p := Person{ID: newID(), Name: in.Name}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO content.people (id, name) VALUES ($1, $2)`, p.ID, p.Name); err != nil {
-		return Person{}, fmt.Errorf("create person: %w", err)
+	if err := insertPerson(ctx, s.db, p); err != nil {
+		return Person{}, err
 	}
 	return p, nil
 }
@@ -681,12 +550,8 @@ func (s *Service) UpdatePerson(ctx context.Context, id string, in PersonInput) (
 		return Person{}, ErrPersonNotFound
 	}
 	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE content.people SET name = $2 WHERE id = $1`, id, in.Name)
-		if err != nil {
-			return fmt.Errorf("rename person: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrPersonNotFound
+		if err := renamePerson(ctx, tx, Person{ID: id, Name: in.Name}); err != nil {
+			return err
 		}
 		return refreshPeopleOf(ctx, tx, id)
 	})
@@ -695,23 +560,6 @@ func (s *Service) UpdatePerson(ctx context.Context, id string, in PersonInput) (
 	}
 	s.bump(ctx)
 	return Person{ID: id, Name: in.Name}, nil
-}
-
-// titlesOf returns the ids of the titles that credit the person.
-func titlesOf(ctx context.Context, tx *sqlx.Tx, personID string) ([]string, error) {
-	var ids []string
-	if err := tx.SelectContext(ctx, &ids, `SELECT DISTINCT title_id FROM content.title_people WHERE person_id = $1`, personID); err != nil {
-		return nil, fmt.Errorf("titles of person: %w", err)
-	}
-	return ids, nil
-}
-
-func refreshPeopleOf(ctx context.Context, tx *sqlx.Tx, personID string) error {
-	ids, err := titlesOf(ctx, tx, personID)
-	if err != nil {
-		return err
-	}
-	return refreshDerived(ctx, tx, ids...)
 }
 
 // DeletePerson removes a person from the catalog and its titles. It
@@ -725,12 +573,8 @@ func (s *Service) DeletePerson(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM content.people WHERE id = $1`, id)
-		if err != nil {
-			return fmt.Errorf("delete person: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrPersonNotFound
+		if err := deletePerson(ctx, tx, id); err != nil {
+			return err
 		}
 		return refreshDerived(ctx, tx, ids...)
 	})
@@ -745,12 +589,8 @@ func (s *Service) deleteByID(ctx context.Context, stmt, id string, notFoundErr e
 	if !validUUID(id) {
 		return notFoundErr
 	}
-	res, err := s.db.ExecContext(ctx, stmt, id)
-	if err != nil {
-		return fmt.Errorf("delete: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFoundErr
+	if err := execOne(ctx, s.db, notFoundErr, stmt, id); err != nil {
+		return err
 	}
 	s.bump(ctx)
 	return nil

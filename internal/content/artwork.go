@@ -18,12 +18,15 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/image/draw"
 	"golang.org/x/image/webp"
 
+	"github.com/streamflix/streamflix/internal/content/artgen"
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/pg"
 )
@@ -62,13 +65,15 @@ type slot struct {
 	// minRatio and maxRatio bound height / width.
 	minRatio, maxRatio float64
 	shape              string
+	// art is the kind of image GenerateArtwork draws for the slot.
+	art artgen.Kind
 }
 
 var slots = map[string]slot{
 	SlotPoster: {name: SlotPoster, column: "poster", widths: []int{185, 342, 500, 780}, minWidth: 342,
-		minRatio: 1, maxRatio: 2, shape: "portrait, from 1:1 to 1:2 (2:3 is usual)"},
+		minRatio: 1, maxRatio: 2, shape: "portrait, from 1:1 to 1:2 (2:3 is usual)", art: artgen.Poster},
 	SlotBackdrop: {name: SlotBackdrop, column: "backdrop", widths: []int{300, 780, 1280, 1920}, minWidth: 780,
-		minRatio: 1.0 / 3, maxRatio: 0.75, shape: "landscape, from 4:3 to 3:1 (16:9 is usual)"},
+		minRatio: 1.0 / 3, maxRatio: 0.75, shape: "landscape, from 4:3 to 3:1 (16:9 is usual)", art: artgen.Backdrop},
 }
 
 // Errors about artwork.
@@ -248,15 +253,11 @@ func (s *Service) DeleteArtwork(ctx context.Context, titleID, slotName string) e
 		return ErrTitleNotFound
 	}
 	var old []byte
-	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &old, `SELECT `+sl.column+` FROM content.titles WHERE id = $1 FOR UPDATE`, titleID); err != nil {
-			return notFound(err, ErrTitleNotFound)
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) (err error) {
+		if old, err = lockImage(ctx, tx, titleID, sl); err != nil || old == nil {
+			return err
 		}
-		if old == nil {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE content.titles SET `+sl.column+` = NULL, updated_at = now() WHERE id = $1`, titleID)
-		return err
+		return setImage(ctx, tx, titleID, sl, nil)
 	})
 	if err != nil || old == nil {
 		return err
@@ -385,11 +386,11 @@ func averageColor(im *image.RGBA) string {
 // an image keeps it and im is discarded; stored reports whether im was
 // kept. It returns ErrTitleNotFound.
 func (s *Service) storeImage(ctx context.Context, titleID string, sl slot, im storedImage, renditions []rendition, onlyIfEmpty bool) (stored bool, err error) {
-	if s.cfg.Media == nil {
+	if s.media == nil {
 		return false, errNoMedia
 	}
 	for _, r := range renditions {
-		if err := s.cfg.Media.Put(ctx, im.object(r.width), bytes.NewReader(r.data)); err != nil {
+		if err := s.media.Put(ctx, im.object(r.width), bytes.NewReader(r.data)); err != nil {
 			return false, fmt.Errorf("store artwork: %w", err)
 		}
 	}
@@ -398,16 +399,12 @@ func (s *Service) storeImage(ctx context.Context, titleID string, sl slot, im st
 		return false, err
 	}
 	var old []byte
-	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &old, `SELECT `+sl.column+` FROM content.titles WHERE id = $1 FOR UPDATE`, titleID); err != nil {
-			return notFound(err, ErrTitleNotFound)
-		}
-		if onlyIfEmpty && old != nil {
-			return nil
+	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) (err error) {
+		if old, err = lockImage(ctx, tx, titleID, sl); err != nil || (onlyIfEmpty && old != nil) {
+			return err
 		}
 		stored = true
-		_, err := tx.ExecContext(ctx, `UPDATE content.titles SET `+sl.column+` = $2, updated_at = now() WHERE id = $1`, titleID, raw)
-		return err
+		return setImage(ctx, tx, titleID, sl, raw)
 	})
 	if err != nil {
 		// Only when the title is known not to point at im may its objects
@@ -440,13 +437,113 @@ func sameKey(raw []byte, key string) bool {
 // title: nothing points at them any more.
 func (s *Service) removeImage(ctx context.Context, raw []byte) {
 	var im storedImage
-	if raw == nil || s.cfg.Media == nil || json.Unmarshal(raw, &im) != nil || im.Key == "" {
+	if raw == nil || s.media == nil || json.Unmarshal(raw, &im) != nil || im.Key == "" {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
 	for _, w := range im.Widths {
-		if err := s.cfg.Media.Delete(ctx, im.object(w)); err != nil {
+		if err := s.media.Delete(ctx, im.object(w)); err != nil {
 			s.log.Warn().Err(err).Str("key", im.object(w)).Msg("content: remove replaced artwork")
 		}
 	}
+}
+
+// GenerateArtwork draws (with package artgen) a poster (2:3, up to 780x1170) and a backdrop
+// (16:9, up to 1920x1080) for the title from its name, release year and
+// first genre, and stores them as uploads are stored (JPEG at the slots'
+// widths, content-addressed keys, a placeholder colour), in the slots that
+// hold no image: an uploaded image is never replaced, so it is safe to call
+// for every title. Each width is drawn at that width rather than scaled
+// down from the largest: the drawing is shapes and type, sharper so and
+// cheaper. The images depend only on the title's id and those three facts:
+// calling it again makes the same images under the same keys. drawn
+// reports whether a slot was filled. It returns ErrTitleNotFound.
+func (s *Service) GenerateArtwork(ctx context.Context, titleID string) (drawn bool, err error) {
+	row, err := findAdminTitle(ctx, s.db, titleID, false)
+	if err != nil {
+		return false, err
+	}
+	t := row.title(s.cfg.MediaURL)
+	card := artgen.Card{Name: t.Name}
+	if t.Year != nil {
+		card.Year = strconv.Itoa(*t.Year)
+	}
+	if len(t.Genres) > 0 {
+		card.Genre, card.GenreSlug = t.Genres[0].Name, t.Genres[0].Slug
+	}
+	var todo []slot
+	if t.Artwork.Poster == nil {
+		todo = append(todo, slots[SlotPoster])
+	}
+	if t.Artwork.Backdrop == nil {
+		todo = append(todo, slots[SlotBackdrop])
+	}
+	if len(todo) == 0 {
+		return false, nil
+	}
+	renditions, colors, err := s.drawCard(ctx, todo, card)
+	if err != nil {
+		return false, err
+	}
+	// One cache invalidation for the title, however many slots it took.
+	defer func() {
+		if drawn {
+			s.bump(ctx)
+		}
+	}()
+	for i, sl := range todo {
+		im := imageOf(artworkKey("generated-v1", titleID, sl.name, card.Name, card.Year, card.GenreSlug), colors[i], renditions[i])
+		stored, err := s.storeImage(ctx, titleID, sl, im, renditions[i], true)
+		if err != nil {
+			return drawn, err
+		}
+		drawn = drawn || stored
+	}
+	return drawn, nil
+}
+
+// drawCard draws and encodes card's artwork for each slot in todo, at
+// each of its widths, and returns the renditions and colour of each slot.
+func (s *Service) drawCard(ctx context.Context, todo []slot, card artgen.Card) ([][]rendition, []string, error) {
+	// Every width of every slot is drawn and encoded on its own, as many at
+	// once as imagingSlots allows, so that both cores stay busy.
+	type job struct{ slot, size int }
+	renditions := make([][]rendition, len(todo))
+	colors := make([]string, len(todo))
+	var jobs []job
+	for i, sl := range todo {
+		renditions[i] = make([]rendition, len(sl.widths))
+		for j := range sl.widths {
+			jobs = append(jobs, job{i, j})
+		}
+	}
+	// Widest first, so that the last to finish are small.
+	width := func(jb job) int { return todo[jb.slot].widths[jb.size] }
+	sort.SliceStable(jobs, func(a, b int) bool { return width(jobs[a]) > width(jobs[b]) })
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for k, jb := range jobs {
+		if err := s.acquire(ctx); err != nil {
+			errs[k] = err
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer s.release()
+			sl := todo[jb.slot]
+			img := artgen.Draw(sl.art, card, sl.widths[jb.size])
+			if jb.size == 0 {
+				colors[jb.slot] = averageColor(img)
+			}
+			renditions[jb.slot][jb.size], errs[k] = encodeJPEG(img)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	return renditions, colors, nil
 }

@@ -10,8 +10,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/lib/pq"
-
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 )
 
@@ -105,26 +103,6 @@ func (f Filter) validate() error {
 	return fe.err()
 }
 
-func (f Filter) apply(q *query) {
-	if f.Genre != "" {
-		// The genre's id comes from a scalar subquery, not a join, so the
-		// planner knows it is one genre and walks the newest titles in
-		// order, stopping at the page's end, instead of reading every
-		// title of the genre and sorting them (200 ms at 100,000 titles).
-		q.and(`EXISTS (SELECT 1 FROM content.title_genres tg WHERE tg.title_id = t.id
-			AND tg.genre_id = (SELECT g.id FROM content.genres g WHERE g.slug = ` + q.arg(f.Genre) + `))`)
-	}
-	if f.Kind != "" {
-		q.and(`t.kind = ` + q.arg(f.Kind))
-	}
-	if f.Year != 0 {
-		q.and(`t.release_year = ` + q.arg(f.Year))
-	}
-	if f.Language != "" {
-		q.and(q.arg(f.Language) + ` = ANY(t.languages)`)
-	}
-}
-
 func limitOf(n int) int {
 	if n < 1 || n > 100 {
 		return 20
@@ -143,17 +121,9 @@ func (s *Service) Titles(ctx context.Context, v Viewer, f Filter) (Page, error) 
 		return Page{}, err
 	}
 	limit := limitOf(f.Limit)
-	var q query
-	q.visible("t", v)
-	f.apply(&q)
-	if after != nil {
-		q.and(`(t.published_at, t.id) < (` + q.arg(*after.P) + `, ` + q.arg(after.ID) + `::uuid)`)
-	}
-	var rows []titleRow
-	stmt := `SELECT ` + titleCols + ` FROM content.titles t` + q.whereSQL() +
-		` ORDER BY t.published_at DESC, t.id DESC LIMIT ` + q.arg(limit+1)
-	if err := s.db.SelectContext(ctx, &rows, stmt, q.args...); err != nil {
-		return Page{}, fmt.Errorf("list titles: %w", err)
+	rows, err := listTitles(ctx, s.db, v, f, after, limit+1)
+	if err != nil {
+		return Page{}, err
 	}
 	p := Page{Items: titles(rows, s.cfg.MediaURL)}
 	if len(rows) > limit {
@@ -192,14 +162,9 @@ func (s *Service) Home(ctx context.Context, v Viewer) (Home, error) {
 		return h, nil
 	}
 	h.Rows = append(h.Rows, Row{ID: "new", Title: "New releases", Items: p.Items, NextCursor: p.NextCursor})
-	var q query
-	q.visible("t", v)
-	var genres []Genre
-	stmt := `SELECT g.id, g.slug, g.name FROM content.genres g WHERE EXISTS (
-		SELECT 1 FROM content.title_genres tg JOIN content.titles t ON t.id = tg.title_id` + q.whereSQL() + ` AND tg.genre_id = g.id)
-		ORDER BY g.name, g.slug LIMIT ` + q.arg(maxRows)
-	if err := s.db.SelectContext(ctx, &genres, stmt, q.args...); err != nil {
-		return h, fmt.Errorf("home genres: %w", err)
+	genres, err := homeGenres(ctx, s.db, v)
+	if err != nil {
+		return h, err
 	}
 	for _, g := range genres {
 		p, err := s.Titles(ctx, v, Filter{Genre: g.Slug, Limit: rowItems})
@@ -213,27 +178,10 @@ func (s *Service) Home(ctx context.Context, v Viewer) (Home, error) {
 	return h, nil
 }
 
-// findVisible returns the title if the viewer may see it, else
-// ErrTitleNotFound: a title above the profile's ceiling does not exist for it.
-func (s *Service) findVisible(ctx context.Context, v Viewer, id string) (titleRow, error) {
-	var row titleRow
-	if !validUUID(id) {
-		return row, ErrTitleNotFound
-	}
-	var q query
-	q.and(`t.id = ` + q.arg(id))
-	q.visible("t", v)
-	err := s.db.GetContext(ctx, &row, `SELECT `+detailCols+` FROM content.titles t`+q.whereSQL(), q.args...)
-	if err != nil {
-		return row, notFound(err, ErrTitleNotFound)
-	}
-	return row, nil
-}
-
 // Title returns a title page: details, people, seasons with episodes and
 // related titles. It returns ErrTitleNotFound when the viewer may not see it.
 func (s *Service) Title(ctx context.Context, v Viewer, id string) (TitleDetails, error) {
-	row, err := s.findVisible(ctx, v, id)
+	row, err := findVisible(ctx, s.db, v, id)
 	if err != nil {
 		return TitleDetails{}, err
 	}
@@ -244,31 +192,9 @@ func (s *Service) Title(ctx context.Context, v Viewer, id string) (TitleDetails,
 	if d.Seasons, err = seasons(ctx, s.db, row.ID); err != nil {
 		return d, err
 	}
-	var q query
-	idArg := q.arg(row.ID)
-	candVisible := q.visibleCond("c", v)
-	q.visible("t", v)
-	// Candidates are bounded so the cost does not grow with the catalog:
-	// titles sharing a person (each shared person weighs 3), and the newest
-	// relatedPerGenre visible titles of each of the title's genres (each
-	// shared genre weighs 1). A genre holds a large part of a big catalog,
-	// so counting every title in it would read tens of thousands of rows.
-	var rel []titleRow
-	stmt := `WITH cand AS (
-			SELECT tp2.title_id, 3 AS w FROM content.title_people tp1
-			JOIN content.title_people tp2 ON tp2.person_id = tp1.person_id
-			WHERE tp1.title_id = ` + idArg + ` AND tp2.title_id <> ` + idArg + `
-			UNION ALL
-			SELECT x.id, 1 FROM content.title_genres g CROSS JOIN LATERAL (
-				SELECT c.id FROM content.titles c WHERE ` + candVisible + ` AND c.id <> ` + idArg + `
-				AND EXISTS (SELECT 1 FROM content.title_genres cg WHERE cg.title_id = c.id AND cg.genre_id = g.genre_id)
-				ORDER BY c.published_at DESC, c.id DESC LIMIT ` + q.arg(relatedPerGenre) + `) x
-			WHERE g.title_id = ` + idArg + `),
-		rel AS (SELECT title_id, sum(w) AS n FROM cand GROUP BY title_id)
-		SELECT ` + titleCols + ` FROM rel JOIN content.titles t ON t.id = rel.title_id` + q.whereSQL() + `
-		ORDER BY rel.n DESC, t.published_at DESC, t.id DESC LIMIT ` + q.arg(relatedItems)
-	if err := s.db.SelectContext(ctx, &rel, stmt, q.args...); err != nil {
-		return d, fmt.Errorf("related titles: %w", err)
+	rel, err := relatedTitles(ctx, s.db, v, row.ID)
+	if err != nil {
+		return d, err
 	}
 	d.Related = titles(rel, s.cfg.MediaURL)
 	return d, nil
@@ -282,7 +208,7 @@ type SeasonList struct {
 // Seasons returns a title's seasons and episodes (none for a movie). It
 // returns ErrTitleNotFound when the viewer may not see the title.
 func (s *Service) Seasons(ctx context.Context, v Viewer, id string) (SeasonList, error) {
-	row, err := s.findVisible(ctx, v, id)
+	row, err := findVisible(ctx, s.db, v, id)
 	if err != nil {
 		return SeasonList{}, err
 	}
@@ -343,50 +269,9 @@ func (s *Service) Search(ctx context.Context, v Viewer, text string, f Filter) (
 		return Page{}, err
 	}
 	limit := limitOf(f.Limit)
-	words, prefix := queryWords(text)
-	// The words restricted to weights A and B (names, tags, people): the
-	// words hold only letters and digits, so they are safe in to_tsquery.
-	primary := make([]string, len(words))
-	for i, w := range words {
-		primary[i] = w + ":AB"
-		if w == prefix {
-			primary[i] = w + ":*AB"
-		}
-	}
-	var q query
-	qa, wa, lq := q.arg(text), q.arg(pq.Array(words)), q.arg(strings.ToLower(text))
-	tsq := `websearch_to_tsquery('english', ` + qa + `) || websearch_to_tsquery('english', coalesce(fixed, ''))`
-	if prefix != "" {
-		tsq += ` || to_tsquery('simple', ` + q.arg(prefix+":*") + `)`
-	}
-	tsqAB := `to_tsquery('english', ` + q.arg(strings.Join(primary, " & ")) + `) || to_tsquery('english', coalesce(fixed_ab, ''))`
-	q.visible("t", v)
-	f.apply(&q)
-	where := q.whereSQL()
-	// Ranking reads every matching row, and a common word matches a large
-	// part of a big catalog in synopses alone. So the rows ranked are every
-	// match in names, tags or people, plus the newest searchOthers
-	// matches elsewhere: the cost stays bounded and a name match is never
-	// left out.
-	stmt := `WITH fix AS (
-			SELECT string_agg(f.word, ' ' ORDER BY f.i) AS fixed, string_agg(f.word || ':AB', ' & ' ORDER BY f.i) AS fixed_ab
-			FROM (SELECT u.i, coalesce(
-				(SELECT w.word FROM content.search_words w WHERE w.word = u.w),
-				(SELECT w.word FROM content.search_words w WHERE w.word % u.w ORDER BY similarity(w.word, u.w) DESC, w.word LIMIT 1),
-				u.w) AS word
-				FROM unnest(` + wa + `::text[]) WITH ORDINALITY AS u(w, i)) f),
-		m AS (SELECT ` + tsq + ` AS q, ` + tsqAB + ` AS qab FROM fix),
-		cand AS (
-			(SELECT t.id FROM m, content.titles t` + where + ` AND t.search @@ m.qab)
-			UNION
-			(SELECT t.id FROM m, content.titles t` + where + ` AND t.search @@ m.q
-			 ORDER BY t.published_at DESC, t.id DESC LIMIT ` + q.arg(searchOthers) + `))
-		SELECT ` + titleCols + `, ts_rank_cd(t.search, m.q) + similarity(lower(t.name), ` + lq + `) AS score
-		FROM m, cand JOIN content.titles t ON t.id = cand.id
-		ORDER BY score DESC, t.id LIMIT ` + q.arg(limit+1) + ` OFFSET ` + q.arg(off)
-	var rows []titleRow
-	if err := s.db.SelectContext(ctx, &rows, stmt, q.args...); err != nil {
-		return Page{}, fmt.Errorf("search: %w", err)
+	rows, err := searchTitles(ctx, s.db, v, text, f, limit+1, off)
+	if err != nil {
+		return Page{}, err
 	}
 	p := Page{Items: titles(rows, s.cfg.MediaURL)}
 	if len(rows) > limit {
@@ -417,16 +302,9 @@ func (s *Service) Suggest(ctx context.Context, v Viewer, text string) (SuggestLi
 	if err != nil {
 		return SuggestList{}, err
 	}
-	// LIKE's wildcards in the input are literal characters.
-	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(text))
-	var q query
-	q.visible("t", v)
-	q.and(`lower(t.name) LIKE ` + q.arg(esc+"%"))
-	out := SuggestList{Items: []Suggestion{}}
-	stmt := `SELECT t.id, t.name, t.kind, t.release_year FROM content.titles t` + q.whereSQL() +
-		` ORDER BY length(t.name), t.name, t.id LIMIT 10`
-	if err := s.db.SelectContext(ctx, &out.Items, stmt, q.args...); err != nil {
-		return out, fmt.Errorf("suggest: %w", err)
+	items, err := suggestTitles(ctx, s.db, v, text)
+	if err != nil {
+		return SuggestList{}, err
 	}
-	return out, nil
+	return SuggestList{Items: items}, nil
 }

@@ -2,6 +2,9 @@ package content
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,7 +18,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/streamflix/streamflix/internal/platform/apperr"
-	"github.com/streamflix/streamflix/internal/platform/cache"
 )
 
 // Kinds of title.
@@ -190,22 +192,63 @@ type AdminTitle struct {
 	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
-// Config configures the Service.
+// Config holds content's settings. The comment on each field states its
+// default, which withDefaults fills in.
 type Config struct {
 	// CacheTTL is how long cached home rows and title pages live (default
 	// 60s); writes invalidate them at once regardless.
 	CacheTTL time.Duration
-	// Media keeps artwork images. Without it, artwork writes fail.
-	Media Media
 	// MediaURL prefixes the URLs of artwork in responses (default "/media",
-	// where the gateway serves Media).
+	// where the gateway serves Deps.Media); a trailing slash is dropped.
 	MediaURL string
 }
 
-// Service is the content module's API.
+// Defaults of Config.
+const (
+	DefaultCacheTTL = 60 * time.Second
+	DefaultMediaURL = "/media"
+)
+
+// withDefaults returns c with zero fields set to their defaults.
+func (c Config) withDefaults() Config {
+	if c.CacheTTL == 0 {
+		c.CacheTTL = DefaultCacheTTL
+	}
+	if c.MediaURL == "" {
+		c.MediaURL = DefaultMediaURL
+	}
+	c.MediaURL = strings.TrimRight(c.MediaURL, "/")
+	return c
+}
+
+// validate reports a bad setting, naming the field.
+func (c Config) validate() error {
+	if c.CacheTTL < 0 {
+		return fmt.Errorf("content: Config.CacheTTL must not be negative, got %s", c.CacheTTL)
+	}
+	if u, err := url.Parse(c.MediaURL); err != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("content: Config.MediaURL must be a path like /media or an http(s) URL, got %q", c.MediaURL)
+	}
+	return nil
+}
+
+// Deps holds what content is built from.
+type Deps struct {
+	// DB is the Postgres pool; required.
+	DB *sqlx.DB
+	// Cache shares hot reads between instances; nil caches nothing.
+	Cache Cache
+	// Media keeps artwork images; nil makes artwork writes fail.
+	Media Media
+	// Log receives content's warnings.
+	Log zerolog.Logger
+}
+
+// Service is the content module's API. Build it with New.
 type Service struct {
 	db    *sqlx.DB
-	cache cache.Cache
+	cache Cache
+	media Media
 	near  *expirable.LRU[string, Cached] // this instance's copy of cache entries
 	// flight joins concurrent builds of one cache entry.
 	flight singleflight.Group
@@ -216,17 +259,18 @@ type Service struct {
 	imaging chan struct{}
 }
 
-// NewService returns the content Service. c may be nil for no caching.
-func NewService(cfg Config, db *sqlx.DB, c cache.Cache, log zerolog.Logger) *Service {
-	if cfg.CacheTTL <= 0 {
-		cfg.CacheTTL = 60 * time.Second
+// New returns the content Service. It returns an error naming the field
+// of cfg or deps at fault.
+func New(cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	if cfg.MediaURL == "" {
-		cfg.MediaURL = "/media"
+	if deps.DB == nil {
+		return nil, errors.New("content: Deps.DB is required")
 	}
-	cfg.MediaURL = strings.TrimRight(cfg.MediaURL, "/")
-	return &Service{db: db, cache: c, cfg: cfg, log: log, imaging: make(chan struct{}, imagingSlots),
-		near: expirable.NewLRU[string, Cached](nearEntries, nil, cfg.CacheTTL)}
+	return &Service{db: deps.DB, cache: deps.Cache, media: deps.Media, cfg: cfg, log: deps.Log,
+		imaging: make(chan struct{}, imagingSlots), near: expirable.NewLRU[string, Cached](nearEntries, nil, cfg.CacheTTL)}, nil
 }
 
 // Health checks the database.

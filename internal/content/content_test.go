@@ -32,7 +32,10 @@ func setup(t *testing.T) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewService(Config{Media: media, MediaURL: "https://cdn.example.com/media/"}, db, c, zerolog.Nop())
+	s, err := New(Config{MediaURL: "https://cdn.example.com/media/"}, Deps{DB: db, Cache: c, Media: media, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &testBundle{t: t, s: s, ctx: context.Background(), cache: c, media: media}
 }
 
@@ -371,7 +374,10 @@ func TestCacheInvalidation(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	// A second service on the same database and cache stands for another instance.
-	other := NewService(Config{}, b.s.db, b.cache, zerolog.Nop())
+	other, err := New(Config{}, Deps{DB: b.s.db, Cache: b.cache, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tt := b.title(TitleInput{Name: "Before"})
 	first, err := other.TitleJSON(b.ctx, adult, tt.ID)
 	if err != nil || !strings.Contains(string(first.Body), "Before") || first.ETag != ETag(first.Body) {
@@ -428,5 +434,29 @@ func TestPersonChangesReachSearch(t *testing.T) {
 	}
 	if got := found("quixote"); got != "" {
 		t.Fatalf("after delete: %q", got)
+	}
+}
+
+// TestExternalKeyTaken: a title's external key is its own, whether
+// another title is created with it or changed to it.
+func TestExternalKeyTaken(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key, other := "noir-1", "noir-2"
+	b.title(TitleInput{Name: "The Third Man", ExternalKey: &key})
+	if _, err := b.s.CreateTitle(b.ctx, TitleInput{Kind: KindMovie, Name: "Copy", MaturityRating: "PG", ExternalKey: &key}); !errors.Is(err, ErrExternalKey) {
+		t.Fatalf("create with a taken key: %v", err)
+	}
+	second := b.title(TitleInput{Name: "Laura", ExternalKey: &other})
+	in, err := b.s.TitleInput(b.ctx, second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.ExternalKey = &key
+	if _, err := b.s.UpdateTitle(b.ctx, second.ID, in); !errors.Is(err, ErrExternalKey) {
+		t.Fatalf("update to a taken key: %v", err)
+	}
+	if n := b.count(`SELECT count(*) FROM content.titles`); n != 2 {
+		t.Fatalf("titles: %d, want 2", n)
 	}
 }

@@ -4,12 +4,13 @@ import (
 	"github.com/streamflix/streamflix/internal/registry"
 )
 
-// Module describes content to the registry.
-func (h *Handler) Module(version string) registry.Module {
+// Module describes content to the registry: its routes and health check.
+func (s *Service) Module(version string) registry.Module {
+	h := NewHandler(s)
 	return registry.Module{
 		Name:    "content",
 		Version: version,
-		Health:  h.s.Health,
+		Health:  s.Health,
 		Routes:  h.Routes,
 	}
 }

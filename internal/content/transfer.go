@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/streamflix/streamflix/internal/platform/apperr"
+	"github.com/streamflix/streamflix/internal/platform/pg"
 )
 
 // The catalog file format, read by Import and written by Export. README's
@@ -472,23 +472,11 @@ func (imp *importer) genres(ctx context.Context) error {
 			imp.fail("genres", i, "", err)
 			continue
 		}
-		var cur sql.NullString
-		if err := tx.GetContext(ctx, &cur, `SELECT name FROM content.genres WHERE slug = $1`, g.Slug); err != nil && !isNoRows(err) {
-			return fmt.Errorf("import: find genre: %w", err)
-		}
-		switch {
-		case !cur.Valid:
-			_, err = tx.ExecContext(ctx, `INSERT INTO content.genres (id, slug, name) VALUES ($1, $2, $3)`, newID(), g.Slug, g.Name)
-			imp.rep.Genres.Created++
-		case cur.String != g.Name:
-			_, err = tx.ExecContext(ctx, `UPDATE content.genres SET name = $2 WHERE slug = $1`, g.Slug, g.Name)
-			imp.rep.Genres.Updated++
-		default:
-			imp.rep.Genres.Unchanged++
-		}
+		outcome, err := applyGenre(ctx, tx, g)
 		if err != nil {
-			return fmt.Errorf("import: genre %q: %w", g.Slug, err)
+			return fmt.Errorf("import: %w", err)
 		}
+		imp.rep.Genres.count(outcome)
 	}
 	// Genres stand on their own; a dry run keeps them for the titles to see.
 	if imp.dry {
@@ -535,19 +523,15 @@ func (imp *importer) title(ctx context.Context, index int, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT import_row`); err != nil {
-		return fmt.Errorf("import: savepoint: %w", err)
+	if err := savepoint(ctx, tx); err != nil {
+		return fmt.Errorf("import: %w", err)
 	}
 	id, outcome, err := imp.s.applyTitle(ctx, tx, &ct)
-	end := `RELEASE SAVEPOINT import_row`
-	if err != nil || imp.dry {
-		end = `ROLLBACK TO SAVEPOINT import_row`
-	}
 	if err != nil && apperr.From(err) == nil {
 		return err
 	}
-	if _, xerr := tx.ExecContext(ctx, end); xerr != nil {
-		return fmt.Errorf("import: end savepoint: %w", xerr)
+	if xerr := endSavepoint(ctx, tx, err != nil || imp.dry); xerr != nil {
+		return fmt.Errorf("import: %w", xerr)
 	}
 	if err != nil {
 		imp.fail("titles", index, ct.ExternalKey, err)
@@ -760,9 +744,15 @@ func sameTitle(a, b *CatalogTitle) bool {
 // stored title's), or ErrExternalKey when another import created the
 // key at the same moment.
 func (s *Service) applyTitle(ctx context.Context, tx *sqlx.Tx, ct *CatalogTitle) (string, int, error) {
-	id, err := findByExternalKey(ctx, tx, ct.ExternalKey)
+	id, keyed, err := findByExternalKey(ctx, tx, ct.ExternalKey)
 	if err != nil {
 		return "", 0, err
+	}
+	// A title found by id (made by hand, exported under its id) keeps
+	// having no external key.
+	key := &ct.ExternalKey
+	if id != "" && !keyed {
+		key = nil
 	}
 	var cur *CatalogTitle
 	if id != "" {
@@ -782,148 +772,126 @@ func (s *Service) applyTitle(ctx context.Context, tx *sqlx.Tx, ct *CatalogTitle)
 		return id, outUnchanged, nil
 	}
 	outcome := outUpdated
-	args := []any{ct.Name, ct.OriginalName, ct.Synopsis, ct.ReleaseYear, ct.RuntimeMinutes, ct.MaturityRating,
-		pq.StringArray(nonNil(ct.Languages)), pq.StringArray(nonNil(ct.Tags)), ct.Status, ct.AvailableFrom, ct.AvailableUntil,
-		ct.VideoID}
 	if cur == nil {
 		outcome, id = outCreated, newID()
-		_, err = tx.ExecContext(ctx, `INSERT INTO content.titles (name, original_name, synopsis, release_year, runtime_minutes,
-			maturity_rating, languages, tags, status, published_at, available_from, available_until, video_id,
-			id, external_key, kind)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text, CASE WHEN $9::text = 'published' THEN clock_timestamp() END, $10, $11, $12,
-			$13, $14, $15)`, append(args, id, ct.ExternalKey, ct.Kind)...)
-	} else {
-		// The first publication is what orders browse lists: keep it.
-		_, err = tx.ExecContext(ctx, `UPDATE content.titles SET name = $1, original_name = $2, synopsis = $3, release_year = $4,
-			runtime_minutes = $5, maturity_rating = $6, languages = $7, tags = $8, status = $9::text,
-			published_at = CASE WHEN $9::text = 'published' THEN coalesce(published_at, clock_timestamp()) ELSE published_at END,
-			available_from = $10, available_until = $11, video_id = $12, updated_at = now()
-			WHERE id = $13`, append(args, id)...)
 	}
-	if err != nil {
-		return "", 0, mapErr(err)
-	}
-	f, err := setGenres(ctx, tx, id, ct.Genres, cur != nil)
+	people, err := personIDs(ctx, tx, ct.creditNames())
 	if err != nil {
 		return "", 0, err
 	}
-	if err := f.err(); err != nil {
-		return "", 0, err
-	}
-	if err := setCatalogCredits(ctx, tx, id, ct.Credits, cur != nil); err != nil {
-		return "", 0, err
-	}
-	if err := setSeasons(ctx, tx, id, ct.Seasons, cur != nil); err != nil {
-		return "", 0, err
-	}
-	return id, outcome, refreshDerived(ctx, tx, id)
+	rec := ct.record(id, key, people)
+	rec.existing = cur != nil
+	return id, outcome, writeTitle(ctx, tx, rec)
 }
 
-// findByExternalKey returns the id of the title with this external key,
-// or of the title with this id and no external key (how Export names
-// titles made by hand), locked for update; "" when there is none.
-func findByExternalKey(ctx context.Context, tx *sqlx.Tx, key string) (string, error) {
-	var id string
-	err := tx.GetContext(ctx, &id, `SELECT id FROM content.titles WHERE external_key = $1 FOR UPDATE`, key)
-	if isNoRows(err) && validUUID(key) {
-		err = tx.GetContext(ctx, &id, `SELECT id FROM content.titles WHERE id = $1 AND external_key IS NULL FOR UPDATE`, key)
-	}
-	if isNoRows(err) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("find title by key: %w", err)
-	}
-	return id, nil
-}
-
-// setCatalogCredits finds or creates each credit's person by name and
-// replaces the title's people.
-func setCatalogCredits(ctx context.Context, tx *sqlx.Tx, titleID string, cs []CatalogCredit, existing bool) error {
-	if len(cs) == 0 {
-		return setCredits(ctx, tx, titleID, nil, existing)
-	}
-	names := make([]string, 0, len(cs))
-	for _, c := range cs {
+// creditNames are the names of ct's credits' people.
+func (ct *CatalogTitle) creditNames() []string {
+	names := make([]string, 0, len(ct.Credits))
+	for _, c := range ct.Credits {
 		names = append(names, c.Name)
 	}
-	ids, err := personIDs(ctx, tx, names)
+	return names
+}
+
+// record is ct (validated and normalized) as writeTitles stores it, under
+// id and external key key, with people holding the id of each credit's
+// person by name. Its seasons replace the title's.
+func (ct *CatalogTitle) record(id string, key *string, people map[string]string) titleRecord {
+	r := titleRecord{id: id, externalKey: key, kind: ct.Kind, name: ct.Name, originalName: ct.OriginalName,
+		synopsis: ct.Synopsis, releaseYear: ct.ReleaseYear, runtimeMinutes: ct.RuntimeMinutes, rating: ct.MaturityRating,
+		languages: ct.Languages, tags: ct.Tags, status: ct.Status, availableFrom: ct.AvailableFrom,
+		availableUntil: ct.AvailableUntil, videoID: ct.VideoID, genres: ct.Genres, withSeasons: true, seasons: ct.Seasons}
+	for _, c := range ct.Credits {
+		r.credits = append(r.credits, credit{PersonID: people[c.Name], Role: c.Role, Character: c.Character, Position: *c.Position})
+	}
+	return r
+}
+
+// NewTitle is a title for AddTitles: a row of the catalog format and,
+// for a published title, when it was first published.
+type NewTitle struct {
+	CatalogTitle
+	// PublishedAt backdates a published title's first publication, which
+	// orders browse lists (zero: the time of the write).
+	PublishedAt time.Time
+}
+
+// AddTitles creates, in one transaction, the titles of ts whose external
+// key no title has yet, and leaves the others as they are: the bulk load
+// behind load tests (Import applies a file row by row, each in its own
+// savepoint). It is safe to call from several goroutines at once. Each
+// row is checked as Import checks it; the credits' people are found by
+// name or created, as Import does, in a short transaction of their own.
+// It returns how many titles it created, or a validation error naming the
+// first row at fault (titles[i] and its field) and nothing is written.
+// The cached catalog is invalidated when a title was created.
+func (s *Service) AddTitles(ctx context.Context, ts []NewTitle) (int, error) {
+	rows := make([]NewTitle, len(ts))
+	keys := make([]string, len(ts))
+	for i, t := range ts {
+		if err := t.validate(); err != nil {
+			var f fieldErrs
+			f.nest(fmt.Sprintf("titles[%d].", i), err)
+			return 0, f.err()
+		}
+		t.normalize(nil)
+		rows[i], keys[i] = t, t.ExternalKey
+	}
+	taken, err := takenKeys(ctx, s.db, keys)
 	if err != nil {
+		return 0, err
+	}
+	var names []string
+	todo := rows[:0]
+	for _, t := range rows {
+		if !taken[t.ExternalKey] {
+			todo = append(todo, t)
+			names = append(names, t.creditNames()...)
+		}
+	}
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	var people map[string]string
+	if err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) (err error) {
+		// One writer of new people and search words at a time: two batches
+		// naming the same new person create it once, and the titles'
+		// transactions then find their words in the lexicon instead of
+		// taking the words' index locks in different orders (a deadlock).
+		if err := lockPeople(ctx, tx); err != nil {
+			return err
+		}
+		if people, err = personIDs(ctx, tx, names); err != nil {
+			return err
+		}
+		return addSearchWords(ctx, tx, todo)
+	}); err != nil {
+		return 0, err
+	}
+	recs := make([]titleRecord, len(todo))
+	for i, t := range todo {
+		key := t.ExternalKey
+		recs[i] = t.record(newID(), &key, people)
+		if !t.PublishedAt.IsZero() {
+			at := t.PublishedAt
+			recs[i].publishedAt = &at
+		}
+	}
+	created := 0
+	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		written, err := writeTitles(ctx, tx, recs)
+		for _, w := range written {
+			if w {
+				created++
+			}
+		}
 		return err
+	})
+	if err != nil {
+		return 0, err
 	}
-	rows := make([]credit, len(cs))
-	for i, c := range cs {
-		rows[i] = credit{PersonID: ids[c.Name], Role: c.Role, Character: c.Character, Position: *c.Position}
+	if created > 0 {
+		s.bump(ctx)
 	}
-	return setCredits(ctx, tx, titleID, rows, existing)
-}
-
-// personIDs returns the id of the person of each name: the oldest person
-// with exactly that name, or a new person.
-func personIDs(ctx context.Context, tx *sqlx.Tx, names []string) (map[string]string, error) {
-	var found []struct {
-		Name string `db:"name"`
-		ID   string `db:"id"`
-	}
-	if err := tx.SelectContext(ctx, &found, `SELECT DISTINCT ON (name) name, id FROM content.people
-		WHERE name = ANY($1) ORDER BY name, created_at, id`, pq.StringArray(names)); err != nil {
-		return nil, fmt.Errorf("find people: %w", err)
-	}
-	ids := make(map[string]string, len(names))
-	for _, p := range found {
-		ids[p.Name] = p.ID
-	}
-	var newIDs, newNames []string
-	for _, n := range names {
-		if _, ok := ids[n]; !ok {
-			ids[n] = newID()
-			newIDs, newNames = append(newIDs, ids[n]), append(newNames, n)
-		}
-	}
-	if len(newIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO content.people (id, name) SELECT * FROM unnest($1::uuid[], $2::text[])`,
-			pq.StringArray(newIDs), pq.StringArray(newNames)); err != nil {
-			return nil, fmt.Errorf("create people: %w", err)
-		}
-	}
-	return ids, nil
-}
-
-// setSeasons makes the title's seasons and episodes those of ss, matching
-// by number so that ids (and what refers to them) survive a re-import;
-// seasons and episodes ss does not have are deleted.
-func setSeasons(ctx context.Context, tx *sqlx.Tx, titleID string, ss []CatalogSeason, existing bool) error {
-	numbers := make(pq.Int64Array, 0, len(ss))
-	for _, s := range ss {
-		numbers = append(numbers, int64(s.Number))
-		var seasonID string
-		if err := tx.GetContext(ctx, &seasonID, `INSERT INTO content.seasons (id, title_id, number, name, synopsis, year)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (title_id, number) DO UPDATE SET name = EXCLUDED.name, synopsis = EXCLUDED.synopsis, year = EXCLUDED.year
-			RETURNING id`, newID(), titleID, s.Number, s.Name, s.Synopsis, s.Year); err != nil {
-			return fmt.Errorf("set season %d: %w", s.Number, err)
-		}
-		eps := make(pq.Int64Array, 0, len(s.Episodes))
-		for _, e := range s.Episodes {
-			eps = append(eps, int64(e.Number))
-			if _, err := tx.ExecContext(ctx, `INSERT INTO content.episodes (id, season_id, number, name, synopsis, runtime_minutes, video_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)
-				ON CONFLICT (season_id, number) DO UPDATE SET name = EXCLUDED.name, synopsis = EXCLUDED.synopsis,
-					runtime_minutes = EXCLUDED.runtime_minutes, video_id = EXCLUDED.video_id`,
-				newID(), seasonID, e.Number, e.Name, e.Synopsis, e.RuntimeMinutes, e.VideoID); err != nil {
-				return fmt.Errorf("set episode %d of season %d: %w", e.Number, s.Number, err)
-			}
-		}
-		if existing {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM content.episodes WHERE season_id = $1 AND NOT (number = ANY($2))`, seasonID, eps); err != nil {
-				return fmt.Errorf("drop episodes: %w", err)
-			}
-		}
-	}
-	if existing {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM content.seasons WHERE title_id = $1 AND NOT (number = ANY($2))`, titleID, numbers); err != nil {
-			return fmt.Errorf("drop seasons: %w", err)
-		}
-	}
-	return nil
+	return created, nil
 }

@@ -239,3 +239,38 @@ func TestImportBadFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestAddTitles: a bulk load writes every row or none, and leaves the
+// keys that exist alone.
+func TestAddTitles(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.genre("drama", "Drama")
+	row := func(key, name string) NewTitle {
+		return NewTitle{CatalogTitle: CatalogTitle{ExternalKey: key, Kind: KindMovie, Name: name, MaturityRating: "PG",
+			Status: StatusPublished, Genres: []string{"drama"}, Credits: []CatalogCredit{{Name: "Orson Welles", Role: RoleDirector}}}}
+	}
+	if _, err := b.s.AddTitles(b.ctx, []NewTitle{row("a", "Kane"), row("b", " ")}); fieldsOf(err)["titles[1].name"] != "required" {
+		t.Fatalf("bad row: %v", err)
+	}
+	bad := row("c", "Othello")
+	bad.Genres = []string{"opera"}
+	if _, err := b.s.AddTitles(b.ctx, []NewTitle{bad}); fieldsOf(err)["genres[0]"] != "unknown" {
+		t.Fatalf("unknown genre: %v", err)
+	}
+	if n := b.count(`SELECT count(*) FROM content.titles`); n != 0 {
+		t.Fatalf("titles after failed loads: %d", n)
+	}
+	if n, err := b.s.AddTitles(b.ctx, []NewTitle{row("a", "Kane"), row("b", "Macbeth")}); err != nil || n != 2 {
+		t.Fatalf("load: %d %v", n, err)
+	}
+	if n, err := b.s.AddTitles(b.ctx, []NewTitle{row("a", "Changed"), row("d", "Othello")}); err != nil || n != 1 {
+		t.Fatalf("reload: %d %v", n, err)
+	}
+	if p, err := b.s.Search(b.ctx, adult, "welles", Filter{}); err != nil || len(p.Items) != 3 {
+		t.Fatalf("search by person: %v %v", names(p.Items), err)
+	}
+	if n := b.count(`SELECT count(*) FROM content.people WHERE name = 'Orson Welles'`); n != 1 {
+		t.Fatalf("people named Orson Welles: %d, want 1", n)
+	}
+}

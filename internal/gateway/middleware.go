@@ -31,7 +31,10 @@ type requestState struct {
 	context.Context
 	log      logging.Scope
 	clientIP string
-	userID   string
+	// peerTrusted: the connection's peer is a trusted proxy, so its
+	// forwarded headers (X-Forwarded-For, -Proto) are believed.
+	peerTrusted bool
+	userID      string
 	// idHeader backs the X-Request-Id response header: a one-element slice
 	// with len == cap, so an Add by anyone else copies instead of writing
 	// here.
@@ -106,7 +109,8 @@ func (g *Gateway) begin(next http.Handler) http.Handler {
 		if !saneRequestID(id) {
 			id = newID()
 		}
-		st := &requestState{Context: r.Context(), clientIP: g.clientIP(r)}
+		st := &requestState{Context: r.Context()}
+		st.clientIP, st.peerTrusted = g.clientIP(r)
 		st.log.Init(id, &g.log)
 		st.idHeader[0] = id
 		w.Header()["X-Request-Id"] = st.idHeader[:]
@@ -161,19 +165,20 @@ func (g *Gateway) begin(next http.Handler) http.Handler {
 // right-most address of X-Forwarded-For that is not itself a trusted proxy.
 // Walking from the right means a client cannot forge its address by
 // sending its own X-Forwarded-For: only hops added by trusted proxies are
-// skipped.
-func (g *Gateway) clientIP(r *http.Request) string {
+// skipped. peerTrusted reports whether the peer itself is a trusted proxy;
+// RemoteAddr is parsed here once per request.
+func (g *Gateway) clientIP(r *http.Request) (ip string, peerTrusted bool) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
 	peer, err := netip.ParseAddr(host)
 	if err != nil {
-		return host
+		return host, false
 	}
 	peerText := host
 	if !g.trusted(peer.Unmap()) {
-		return addrString(peer, peerText)
+		return addrString(peer, peerText), false
 	}
 	// Walk the hops right to left across all X-Forwarded-For lines, as if
 	// they were joined with commas, without building the joined list.
@@ -189,10 +194,10 @@ func (g *Gateway) clientIP(r *http.Request) string {
 			hop = strings.TrimSpace(hop)
 			a, err := netip.ParseAddr(hop)
 			if err != nil {
-				return addrString(peer, peerText) // garbage: stop believing the header here
+				return addrString(peer, peerText), true // garbage: stop believing the header here
 			}
 			if !g.trusted(a.Unmap()) {
-				return addrString(a, hop)
+				return addrString(a, hop), true
 			}
 			peer, peerText = a, hop
 			if j < 0 {
@@ -200,7 +205,7 @@ func (g *Gateway) clientIP(r *http.Request) string {
 			}
 		}
 	}
-	return addrString(peer, peerText)
+	return addrString(peer, peerText), true
 }
 
 // addrString returns a's text form, unmapped from IPv6 where it is an
@@ -252,20 +257,11 @@ func (g *Gateway) securityHeaders(next http.Handler) http.Handler {
 		for _, sh := range securityHeaderValues {
 			h[sh.key] = sh.val
 		}
-		if r.TLS != nil || (g.trustedPeer(r) && r.Header.Get("X-Forwarded-Proto") == "https") {
+		if r.TLS != nil || (stateFrom(r.Context()).peerTrusted && r.Header.Get("X-Forwarded-Proto") == "https") {
 			h["Strict-Transport-Security"] = hstsValue
 		}
 		next.ServeHTTP(w, r)
 	})
-}
-
-func (g *Gateway) trustedPeer(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && g.trusted(a.Unmap())
 }
 
 // Errors from authentication.

@@ -6,12 +6,12 @@ import (
 	"github.com/streamflix/streamflix/internal/registry"
 )
 
-// Module describes user to the registry.
-func (h *Handler) Module(version string) registry.Module {
+// Module describes user to the registry: its routes and health.
+func (s *Service) Module(version string) registry.Module {
 	return registry.Module{
 		Name:    "user",
 		Version: version,
-		Health:  func(ctx context.Context) error { return h.s.db.PingContext(ctx) },
-		Routes:  h.Routes,
+		Health:  func(ctx context.Context) error { return s.db.PingContext(ctx) },
+		Routes:  NewHandler(s).Routes,
 	}
 }

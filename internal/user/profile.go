@@ -144,9 +144,9 @@ func (s *Service) CreateProfile(ctx context.Context, accountID string, in Profil
 		if _, err := findAccountForUpdate(ctx, tx, accountID); err != nil {
 			return err
 		}
-		var n int
-		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM users.profiles WHERE account_id = $1`, accountID); err != nil {
-			return fmt.Errorf("count profiles: %w", err)
+		n, err := countProfiles(ctx, tx, accountID)
+		if err != nil {
+			return err
 		}
 		if n >= MaxProfiles {
 			return ErrProfileLimit
@@ -160,16 +160,24 @@ func (s *Service) CreateProfile(ctx context.Context, accountID string, in Profil
 // It returns ErrProfileNotFound, ErrPINRequired, ErrWrongPIN, ErrPINLocked,
 // ErrProfileNameTaken, or a validation error.
 func (s *Service) UpdateProfile(ctx context.Context, accountID, id string, patch ProfilePatch) (Profile, error) {
+	// argon2 costs about 25 ms a call, so the current PIN is checked and
+	// the new one hashed before the row lock is taken.
+	checked, err := s.verifyPIN(ctx, accountID, id, patch.CurrentPIN)
+	if err != nil {
+		return Profile{}, err
+	}
+	newPIN, err := s.hashNewPIN(ctx, patch.PIN)
+	if err != nil {
+		return Profile{}, err
+	}
 	var out Profile
-	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		p, pinHash, err := findProfile(ctx, tx, accountID, id, true)
 		if err != nil {
 			return err
 		}
-		if pinHash != "" {
-			if err := s.checkPIN(ctx, p.ID, "current_pin", patch.CurrentPIN, pinHash); err != nil {
-				return err
-			}
+		if err := s.recheckPIN(ctx, p.ID, patch.CurrentPIN, checked, pinHash); err != nil {
+			return err
 		}
 		if patch.Name != nil {
 			p.Name = strings.TrimSpace(*patch.Name)
@@ -202,9 +210,7 @@ func (s *Service) UpdateProfile(ctx context.Context, accountID, id string, patch
 				if err := validatePIN("pin", *patch.PIN); err != nil {
 					return err
 				}
-				if pinHash, err = s.hasher.Hash(ctx, *patch.PIN); err != nil {
-					return err
-				}
+				pinHash = newPIN
 			}
 		}
 		var newHash *string
@@ -221,6 +227,10 @@ func (s *Service) UpdateProfile(ctx context.Context, accountID, id string, patch
 // DeleteProfile removes a profile (its PIN is needed if it has one). It
 // returns ErrLastProfile for the account's only profile.
 func (s *Service) DeleteProfile(ctx context.Context, accountID, id, currentPIN string) error {
+	checked, err := s.verifyPIN(ctx, accountID, id, currentPIN)
+	if err != nil {
+		return err
+	}
 	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		if _, err := findAccountForUpdate(ctx, tx, accountID); err != nil {
 			return err
@@ -229,21 +239,50 @@ func (s *Service) DeleteProfile(ctx context.Context, accountID, id, currentPIN s
 		if err != nil {
 			return err
 		}
-		if pinHash != "" {
-			if err := s.checkPIN(ctx, p.ID, "current_pin", currentPIN, pinHash); err != nil {
-				return err
-			}
+		if err := s.recheckPIN(ctx, p.ID, currentPIN, checked, pinHash); err != nil {
+			return err
 		}
-		var n int
-		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM users.profiles WHERE account_id = $1`, accountID); err != nil {
-			return fmt.Errorf("count profiles: %w", err)
+		n, err := countProfiles(ctx, tx, accountID)
+		if err != nil {
+			return err
 		}
 		if n <= 1 {
 			return ErrLastProfile
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM users.profiles WHERE id = $1 AND account_id = $2`, id, accountID)
-		return err
+		return deleteProfile(ctx, tx, accountID, id)
 	})
+}
+
+// verifyPIN checks pin, as current_pin, against the profile's PIN on a
+// plain read, so that argon2 never runs under a row lock, and returns the
+// hash it checked ("" when the profile has none). A profile it cannot read
+// is left to the caller's locked read to report.
+func (s *Service) verifyPIN(ctx context.Context, accountID, id, pin string) (string, error) {
+	_, hash, err := findProfile(ctx, s.db, accountID, id, false)
+	if err != nil || hash == "" {
+		return "", nil
+	}
+	return hash, s.checkPIN(ctx, id, "current_pin", pin, hash)
+}
+
+// recheckPIN checks pin against locked, the PIN hash read under the row
+// lock, only when it is not the one verifyPIN checked: the PIN was set or
+// changed in between, which is rare enough to hash under the lock.
+func (s *Service) recheckPIN(ctx context.Context, profileID, pin, checked, locked string) error {
+	if locked == "" || locked == checked {
+		return nil
+	}
+	return s.checkPIN(ctx, profileID, "current_pin", pin, locked)
+}
+
+// hashNewPIN hashes the PIN a patch sets, ahead of the transaction. It
+// returns "" when the patch sets none, or one that is not four digits: the
+// validation in UpdateProfile reports that in its turn.
+func (s *Service) hashNewPIN(ctx context.Context, pin *string) (string, error) {
+	if pin == nil || *pin == "" || validatePIN("pin", *pin) != nil {
+		return "", nil
+	}
+	return s.hasher.Hash(ctx, *pin)
 }
 
 // UnlockProfile returns the profile for a session to act as, checking its

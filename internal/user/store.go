@@ -81,6 +81,46 @@ func insertAccount(ctx context.Context, e sqlx.ExecerContext, a Account, key str
 	return mapErr(err)
 }
 
+// markVerified marks the account's address verified (an operator vouches
+// for it).
+func markVerified(ctx context.Context, e sqlx.ExecerContext, id string) error {
+	_, err := e.ExecContext(ctx, `UPDATE users.accounts SET email_verified_at = now() WHERE id = $1`, id)
+	return err
+}
+
+// verifyAddress marks the account's address verified if it still is key.
+func verifyAddress(ctx context.Context, e sqlx.ExecerContext, id, key string) error {
+	_, err := e.ExecContext(ctx, `UPDATE users.accounts SET email_verified_at = coalesce(email_verified_at, now()), updated_at = now()
+		WHERE id = $1 AND email_key = $2`, id, key)
+	return mapErr(err)
+}
+
+// switchAddress moves the account to a new, verified address; it returns
+// ErrEmailTaken if another account has it.
+func switchAddress(ctx context.Context, e sqlx.ExecerContext, id, email, key string) error {
+	_, err := e.ExecContext(ctx, `UPDATE users.accounts SET email = $2, email_key = $3, email_verified_at = now(), updated_at = now()
+		WHERE id = $1`, id, email, key)
+	return mapErr(err)
+}
+
+// deleteAccount deletes the account; its profiles and email tokens go with
+// it.
+func deleteAccount(ctx context.Context, e sqlx.ExecerContext, id string) error {
+	if _, err := e.ExecContext(ctx, `DELETE FROM users.accounts WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("delete account: %w", err)
+	}
+	return nil
+}
+
+func insertEmailToken(ctx context.Context, e sqlx.ExecerContext, hash []byte, accountID, purpose, email string, expires time.Time) error {
+	_, err := e.ExecContext(ctx, `INSERT INTO users.email_tokens (token_hash, account_id, purpose, email, expires_at)
+		VALUES ($1, $2, $3, $4, $5)`, hash, accountID, purpose, email, expires)
+	if err != nil {
+		return fmt.Errorf("store email token: %w", err)
+	}
+	return nil
+}
+
 type profileRow struct {
 	ID            string         `db:"id"`
 	Name          string         `db:"name"`
@@ -124,6 +164,19 @@ func listProfiles(ctx context.Context, q sqlx.QueryerContext, accountID string) 
 		out[i] = r.profile()
 	}
 	return out, nil
+}
+
+func countProfiles(ctx context.Context, q sqlx.QueryerContext, accountID string) (int, error) {
+	var n int
+	if err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM users.profiles WHERE account_id = $1`, accountID); err != nil {
+		return 0, fmt.Errorf("count profiles: %w", err)
+	}
+	return n, nil
+}
+
+func deleteProfile(ctx context.Context, e sqlx.ExecerContext, accountID, id string) error {
+	_, err := e.ExecContext(ctx, `DELETE FROM users.profiles WHERE id = $1 AND account_id = $2`, id, accountID)
+	return err
 }
 
 // findProfile returns the account's profile and its PIN hash ("" for none).

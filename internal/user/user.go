@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -85,12 +87,47 @@ var (
 	ErrKidsProfileDenied = apperr.New(apperr.Forbidden, "kids_profile", "A kids profile cannot manage profiles or the account.")
 )
 
-// Config configures the Service.
+// Config configures the Service. Zero values take the defaults named.
 type Config struct {
-	// PublicURL is where links in emails point (e.g. https://streamflix.example).
+	// PublicURL is where links in emails point, an http(s) URL such as
+	// https://streamflix.example; required.
 	PublicURL string
 	// VerifyTTL is how long an email link stays valid (default 48h).
 	VerifyTTL time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.VerifyTTL == 0 {
+		c.VerifyTTL = 48 * time.Hour
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	return c
+}
+
+// validate reports the first bad value, naming its field.
+func (c Config) validate() error {
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("user: Config.PublicURL %q is not an http(s) URL", c.PublicURL)
+	}
+	if c.VerifyTTL < 0 {
+		return fmt.Errorf("user: Config.VerifyTTL %s must not be negative", c.VerifyTTL)
+	}
+	return nil
+}
+
+// Deps are the Service's connections and what it needs from other modules.
+type Deps struct {
+	DB *sqlx.DB
+	// Passwords is the auth module.
+	Passwords Passwords
+	Hasher    Hasher
+	// Notifier is the notify module.
+	Notifier Notifier
+	Counter  Counter
+	// Forgetters are the modules that keep data about an account, told in
+	// the deletion's transaction.
+	Forgetters []Forgetter
+	Log        zerolog.Logger
 }
 
 // Service is the user module's API, used by its HTTP handlers and by other
@@ -107,25 +144,15 @@ type Service struct {
 	now        func() time.Time
 }
 
-// Deps are the Service's collaborators.
-type Deps struct {
-	DB         *sqlx.DB
-	Passwords  Passwords
-	Hasher     Hasher
-	Notifier   Notifier
-	Counter    Counter
-	Forgetters []Forgetter
-	Log        zerolog.Logger
-}
-
-// NewService returns the user Service.
-func NewService(cfg Config, d Deps) *Service {
-	if cfg.VerifyTTL == 0 {
-		cfg.VerifyTTL = 48 * time.Hour
+// New returns the user Service, or an error naming the field of cfg that
+// holds a bad value.
+func New(cfg Config, d Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	return &Service{db: d.DB, cfg: cfg, passwords: d.Passwords, hasher: d.Hasher, notifier: d.Notifier,
-		counter: d.Counter, forgetters: d.Forgetters, log: d.Log, now: time.Now}
+		counter: d.Counter, forgetters: slices.Clone(d.Forgetters), log: d.Log, now: time.Now}, nil
 }
 
 // NormalizeEmail returns the address as stored and its key (lower case),
@@ -206,8 +233,7 @@ func (s *Service) signUp(ctx context.Context, in SignUpInput, verified bool, rol
 			return err
 		}
 		if verified {
-			_, err := tx.ExecContext(ctx, `UPDATE users.accounts SET email_verified_at = now() WHERE id = $1`, acc.ID)
-			return err
+			return markVerified(ctx, tx, acc.ID)
 		}
 		return s.sendVerificationTx(ctx, tx, acc.ID, addr, "verify")
 	})
@@ -219,10 +245,8 @@ func (s *Service) signUp(ctx context.Context, in SignUpInput, verified bool, rol
 
 func (s *Service) sendVerificationTx(ctx context.Context, tx *sqlx.Tx, accountID, email, purpose string) error {
 	token, hash := secret.New()
-	_, err := tx.ExecContext(ctx, `INSERT INTO users.email_tokens (token_hash, account_id, purpose, email, expires_at)
-		VALUES ($1, $2, $3, $4, $5)`, hash, accountID, purpose, email, s.now().Add(s.cfg.VerifyTTL))
-	if err != nil {
-		return fmt.Errorf("store email token: %w", err)
+	if err := insertEmailToken(ctx, tx, hash, accountID, purpose, email, s.now().Add(s.cfg.VerifyTTL)); err != nil {
+		return err
 	}
 	n := Notification{Kind: NotifyEmailVerification, UserID: accountID, Data: map[string]string{
 		"link": s.cfg.PublicURL + "/verify-email?token=" + token,
@@ -281,14 +305,12 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (Account, error
 		if t.Purpose == "verify" {
 			// The address must still be the account's: a link for an old
 			// address verifies nothing.
-			_, err = tx.ExecContext(ctx, `UPDATE users.accounts SET email_verified_at = coalesce(email_verified_at, now()), updated_at = now()
-				WHERE id = $1 AND email_key = $2`, t.AccountID, key)
+			err = verifyAddress(ctx, tx, t.AccountID, key)
 		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE users.accounts SET email = $2, email_key = $3, email_verified_at = now(), updated_at = now()
-				WHERE id = $1`, t.AccountID, t.Email, key)
+			err = switchAddress(ctx, tx, t.AccountID, t.Email, key)
 		}
 		if err != nil {
-			return mapErr(err)
+			return err
 		}
 		acc, err = findAccount(ctx, tx, t.AccountID)
 		return err
@@ -360,8 +382,8 @@ func (s *Service) DeleteAccount(ctx context.Context, accountID, password string)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users.accounts WHERE id = $1`, accountID); err != nil {
-			return fmt.Errorf("delete account: %w", err)
+		if err := deleteAccount(ctx, tx, accountID); err != nil {
+			return err
 		}
 		for _, f := range s.forgetters {
 			if err := f.ForgetUserTx(ctx, tx, accountID); err != nil {

@@ -187,7 +187,11 @@ func authBench(d time.Duration) {
 	fmt.Printf("  %-44s %10s %10s %12s\n", "variant", "p50", "p99", "added at p50")
 	fmt.Printf("  %-44s %10s %10s %12s\n", "unauthenticated (no token)", baseline.p50, baseline.p99, "0")
 	for _, v := range variants {
-		svc := auth.NewService(auth.Config{CacheSessions: v.redis}, auth.Deps{DB: db, Tokens: tokens, Cache: v.store.Cache, Counter: v.store.Counter, Log: zerolog.Nop()})
+		svc, err := auth.New(auth.Config{PublicURL: "http://localhost:8080", CacheSessions: v.redis}, auth.Deps{DB: db, Tokens: tokens, Cache: v.store.Cache, Counter: v.store.Counter, Log: zerolog.Nop()})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "authbench: %v\n", err)
+			os.Exit(1)
+		}
 		if _, err := svc.Authenticate(ctx, tok); err != nil {
 			fmt.Fprintf(os.Stderr, "authbench: authenticate: %v\n", err)
 			os.Exit(1)

@@ -105,6 +105,16 @@ type Counter interface {
 
 	// Reset ends key's window, so the count is 0.
 	Reset(ctx context.Context, key string) error
+
+	// IncrMany is Incr on each of keys with the same window, in one call
+	// (one round trip to Redis), and returns the new counts in the order of
+	// keys. Each key's window is its own. Returns ErrInvalid if window is
+	// not positive.
+	IncrMany(ctx context.Context, window time.Duration, keys ...string) ([]int64, error)
+
+	// GetMany is Get on each of keys, in one call (one round trip to
+	// Redis), and returns the counts in the order of keys.
+	GetMany(ctx context.Context, keys ...string) ([]int64, error)
 }
 
 // Leases is a counting semaphore whose holders expire, for limits such as

@@ -360,6 +360,53 @@ func TestCounter(t *testing.T) {
 			if _, _, err := b.store.Counter.Incr(b.ctx, "k", 0); !errors.Is(err, cache.ErrInvalid) {
 				t.Fatalf("Incr with window 0 = %v, want ErrInvalid", err)
 			}
+			if _, err := b.store.Counter.IncrMany(b.ctx, 0, "k"); !errors.Is(err, cache.ErrInvalid) {
+				t.Fatalf("IncrMany with window 0 = %v, want ErrInvalid", err)
+			}
+		})
+
+		t.Run("Many", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			counts := func(what string, got []int64, err error, want ...int64) {
+				t.Helper()
+				if err != nil || !slices.Equal(got, want) {
+					t.Fatalf("%s = %v, %v; want %v", what, got, err, want)
+				}
+			}
+			n, err := b.store.Counter.GetMany(b.ctx, "a", "b")
+			counts("GetMany before IncrMany", n, err, 0, 0)
+			n, err = b.store.Counter.IncrMany(b.ctx, time.Minute, "a", "b")
+			counts("IncrMany(a, b)", n, err, 1, 1)
+			n, err = b.store.Counter.IncrMany(b.ctx, time.Minute, "a", "a")
+			counts("IncrMany(a, a)", n, err, 2, 3)
+			if n, _, err := b.store.Counter.Incr(b.ctx, "b", time.Minute); err != nil || n != 2 {
+				t.Fatalf("Incr(b) after IncrMany = %d, %v; want 2: one counter, either call", n, err)
+			}
+			n, err = b.store.Counter.GetMany(b.ctx, "a", "b", "c")
+			counts("GetMany(a, b, c)", n, err, 3, 2, 0)
+			if err := b.store.Counter.Reset(b.ctx, "a"); err != nil {
+				t.Fatal(err)
+			}
+			n, err = b.store.Counter.GetMany(b.ctx, "a", "b")
+			counts("GetMany after Reset(a)", n, err, 0, 2)
+			n, err = b.store.Counter.GetMany(b.ctx)
+			counts("GetMany()", n, err)
+		})
+
+		t.Run("ManyWindowStartsAtFirstIncr", func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			if _, err := b.store.Counter.IncrMany(b.ctx, time.Minute, "a", "b"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.store.Counter.IncrMany(b.ctx, time.Hour, "a", "b"); err != nil {
+				t.Fatal(err)
+			}
+			n, ttl, err := b.store.Counter.Incr(b.ctx, "b", time.Hour)
+			if err != nil || n != 3 || ttl > time.Minute {
+				t.Fatalf("Incr(b) = %d, %s, %v; want 3, <= 1m (window not extended), nil", n, ttl, err)
+			}
 		})
 	})
 }

@@ -208,9 +208,23 @@ type memCounter struct {
 	sweep sweeper
 }
 
-func (c *memCounter) Incr(_ context.Context, key string, window time.Duration) (int64, time.Duration, error) {
+func (c *memCounter) Incr(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {
+	var n [1]int64
+	ttl, err := c.incr(window, []string{key}, n[:])
+	return n[0], ttl, err
+}
+
+func (c *memCounter) IncrMany(_ context.Context, window time.Duration, keys ...string) ([]int64, error) {
+	n := make([]int64, len(keys))
+	_, err := c.incr(window, keys, n)
+	return n, err
+}
+
+// incr adds one to each of keys, storing the counts in n, and returns the
+// time left in the last key's window.
+func (c *memCounter) incr(window time.Duration, keys []string, n []int64) (time.Duration, error) {
 	if err := validTTL("counter window", window); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	now := c.now()
 	c.mu.Lock()
@@ -222,23 +236,38 @@ func (c *memCounter) Incr(_ context.Context, key string, window time.Duration) (
 			}
 		}
 	}
-	e, ok := c.m[key]
-	if !ok || expired(e.exp, now) {
-		e = memCount{exp: now.Add(window)}
+	var ttl time.Duration
+	for i, key := range keys {
+		e, ok := c.m[key]
+		if !ok || expired(e.exp, now) {
+			e = memCount{exp: now.Add(window)}
+		}
+		e.n++
+		c.m[key] = e
+		n[i], ttl = e.n, e.exp.Sub(now)
 	}
-	e.n++
-	c.m[key] = e
-	return e.n, e.exp.Sub(now), nil
+	return ttl, nil
 }
 
-func (c *memCounter) Get(_ context.Context, key string) (int64, error) {
+func (c *memCounter) Get(ctx context.Context, key string) (int64, error) {
+	n, err := c.GetMany(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	return n[0], nil
+}
+
+func (c *memCounter) GetMany(_ context.Context, keys ...string) ([]int64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.m[key]
-	if !ok || expired(e.exp, c.now()) {
-		return 0, nil
+	now := c.now()
+	n := make([]int64, len(keys))
+	for i, key := range keys {
+		if e, ok := c.m[key]; ok && !expired(e.exp, now) {
+			n[i] = e.n
+		}
 	}
-	return e.n, nil
+	return n, nil
 }
 
 func (c *memCounter) Reset(_ context.Context, key string) error {

@@ -245,7 +245,9 @@ func (l *redisLimiter) Allow(ctx context.Context, key string, lim Limit) (LimitR
 }
 
 // redisCounter is INCR with PEXPIRE NX in one MULTI transaction, so the
-// window is set by the first Incr and never extended.
+// window is set by the first Incr and never extended. IncrMany and GetMany
+// send all their keys in one pipeline; on a Redis Cluster go-redis splits it
+// by slot, and each key's INCR and PEXPIRE still share one transaction.
 type redisCounter struct {
 	g      *guard
 	rdb    redis.UniversalClient
@@ -257,43 +259,96 @@ func (c *redisCounter) Incr(ctx context.Context, key string, window time.Duratio
 	if err := validTTL("counter window", window); err != nil {
 		return 0, 0, err
 	}
-	k := c.prefix + key
-	var incr *redis.IntCmd
-	var pttl *redis.DurationCmd
-	fallback, err := c.g.do(ctx, opCounterIncr, func() error {
-		_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			incr = p.Incr(ctx, k)
-			p.Do(ctx, "PEXPIRE", k, ceilMillis(window), "NX")
-			pttl = p.PTTL(ctx, k)
-			return nil
-		})
-		return err
-	})
+	var n [1]int64
+	var ttl [1]time.Duration
+	fallback, err := c.g.do(ctx, opCounterIncr, func() error { return c.incr(ctx, window, []string{key}, n[:], ttl[:]) })
 	if fallback {
 		return c.mem.Incr(ctx, key, window)
 	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("counter incr %q: %w", key, err)
 	}
-	return incr.Val(), max(pttl.Val(), 0), nil
+	return n[0], ttl[0], nil
+}
+
+func (c *redisCounter) IncrMany(ctx context.Context, window time.Duration, keys ...string) ([]int64, error) {
+	if err := validTTL("counter window", window); err != nil {
+		return nil, err
+	}
+	n := make([]int64, len(keys))
+	fallback, err := c.g.do(ctx, opCounterIncr, func() error { return c.incr(ctx, window, keys, n, nil) })
+	if fallback {
+		return c.mem.IncrMany(ctx, window, keys...)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("counter incr %q: %w", keys, err)
+	}
+	return n, nil
+}
+
+// incr adds one to each of keys in one round trip, storing the counts in n
+// and, when ttl is not nil, the time left in each window in ttl.
+func (c *redisCounter) incr(ctx context.Context, window time.Duration, keys []string, n []int64, ttl []time.Duration) error {
+	incrs := make([]*redis.IntCmd, len(keys))
+	pttls := make([]*redis.DurationCmd, len(keys))
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for i, key := range keys {
+			k := c.prefix + key
+			incrs[i] = p.Incr(ctx, k)
+			p.Do(ctx, "PEXPIRE", k, ceilMillis(window), "NX")
+			if ttl != nil {
+				pttls[i] = p.PTTL(ctx, k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := range keys {
+		n[i] = incrs[i].Val()
+		if ttl != nil {
+			ttl[i] = max(pttls[i].Val(), 0)
+		}
+	}
+	return nil
 }
 
 func (c *redisCounter) Get(ctx context.Context, key string) (int64, error) {
-	var n int64
+	n, err := c.GetMany(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	return n[0], nil
+}
+
+func (c *redisCounter) GetMany(ctx context.Context, keys ...string) ([]int64, error) {
+	n := make([]int64, len(keys))
 	fallback, err := c.g.do(ctx, opCounterGet, func() error {
-		var err error
-		n, err = c.rdb.Get(ctx, c.prefix+key).Int64()
-		if errors.Is(err, redis.Nil) {
-			n = 0
+		gets := make([]*redis.StringCmd, len(keys))
+		_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, key := range keys {
+				gets[i] = p.Get(ctx, c.prefix+key)
+			}
 			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
 		}
-		return err
+		for i, g := range gets {
+			v, err := g.Int64()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			n[i] = v
+		}
+		return nil
 	})
 	if fallback {
-		return c.mem.Get(ctx, key)
+		return c.mem.GetMany(ctx, keys...)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("counter get %q: %w", key, err)
+		return nil, fmt.Errorf("counter get %q: %w", keys, err)
 	}
 	return n, nil
 }

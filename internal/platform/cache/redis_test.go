@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -209,6 +210,12 @@ func TestRedisDegrades(t *testing.T) {
 	if n, err := store.Counter.Get(ctx(), "fails"); err != nil || n != 2 {
 		t.Errorf("Counter.Get = %d, %v; want 2", n, err)
 	}
+	if n, err := store.Counter.IncrMany(ctx(), time.Minute, "fails", "other"); err != nil || !slices.Equal(n, []int64{3, 1}) {
+		t.Errorf("Counter.IncrMany = %v, %v; want [3 1]", n, err)
+	}
+	if n, err := store.Counter.GetMany(ctx(), "fails", "other", "none"); err != nil || !slices.Equal(n, []int64{3, 1, 0}) {
+		t.Errorf("Counter.GetMany = %v, %v; want [3 1 0]", n, err)
+	}
 	if err := store.Counter.Reset(ctx(), "fails"); err != nil {
 		t.Errorf("Counter.Reset = %v", err)
 	}
@@ -384,5 +391,53 @@ func TestRedisMetrics(t *testing.T) {
 	total := metricSum(t, reg, "streamflix_redis_pool_total_conns")
 	if total < 1 {
 		t.Errorf("streamflix_redis_pool_total_conns = %v after a PING, want >= 1", total)
+	}
+}
+
+// roundTrips counts the requests a client sends Redis: a command or a
+// pipeline each, leaving out the handshake of a new connection.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if name := cmd.Name(); name != "hello" && name != "client" {
+			r.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if cmds[0].Name() != "hello" && cmds[0].Name() != "client" {
+			r.n.Add(1)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func TestRedisCounterManyOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	client, prefix := redistest.New(t)
+	var rt roundTrips
+	client.AddHook(&rt)
+	store := cache.NewRedis(client, cache.RedisOptions{Prefix: prefix, Logger: zerolog.New(zerolog.NewTestWriter(t))})
+	keys := []string{"a", "b", "c"}
+	for _, call := range []struct {
+		name string
+		fn   func() error
+	}{
+		{"IncrMany", func() error { _, err := store.Counter.IncrMany(t.Context(), time.Minute, keys...); return err }},
+		{"GetMany", func() error { _, err := store.Counter.GetMany(t.Context(), keys...); return err }},
+	} {
+		before := rt.n.Load()
+		if err := call.fn(); err != nil {
+			t.Fatalf("%s: %v", call.name, err)
+		}
+		if n := rt.n.Load() - before; n != 1 {
+			t.Errorf("%s of %d keys: %d round trips to Redis, want 1", call.name, len(keys), n)
+		}
 	}
 }

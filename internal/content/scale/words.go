@@ -1,4 +1,4 @@
-package content
+package scale
 
 // Word lists for generated titles. Earlier words are picked far more often
 // than later ones (see skewed), so that searches for common words match

@@ -1,15 +1,15 @@
-package content
+// Package artgen draws title artwork: a poster or a backdrop made of a
+// motif chosen by genre, a palette derived from the title's name, and the
+// name set in type. It is pure drawing, with no storage and no catalog:
+// the same card always gives the same pixels.
+package artgen
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
 	"image"
 	"image/color"
 	"math"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -22,110 +22,20 @@ import (
 	"golang.org/x/image/vector"
 )
 
-// GenerateArtwork draws a poster (2:3, up to 780x1170) and a backdrop
-// (16:9, up to 1920x1080) for the title from its name, release year and
-// first genre, and stores them as uploads are stored (JPEG at the slots'
-// widths, content-addressed keys, a placeholder colour), in the slots that
-// hold no image: an uploaded image is never replaced, so it is safe to call
-// for every title. Each width is drawn at that width rather than scaled
-// down from the largest: the drawing is shapes and type, sharper so and
-// cheaper. The images depend only on the title's id and those three facts:
-// calling it again makes the same images under the same keys. drawn
-// reports whether a slot was filled. It returns ErrTitleNotFound.
-func (s *Service) GenerateArtwork(ctx context.Context, titleID string) (drawn bool, err error) {
-	row, err := findAdminTitle(ctx, s.db, titleID, false)
-	if err != nil {
-		return false, err
-	}
-	t := row.title(s.cfg.MediaURL)
-	card := artCard{name: t.Name}
-	if t.Year != nil {
-		card.year = strconv.Itoa(*t.Year)
-	}
-	if len(t.Genres) > 0 {
-		card.genre, card.genreSlug = t.Genres[0].Name, t.Genres[0].Slug
-	}
-	var todo []slot
-	if t.Artwork.Poster == nil {
-		todo = append(todo, slots[SlotPoster])
-	}
-	if t.Artwork.Backdrop == nil {
-		todo = append(todo, slots[SlotBackdrop])
-	}
-	if len(todo) == 0 {
-		return false, nil
-	}
-	renditions, colors, err := s.drawCard(ctx, todo, card)
-	if err != nil {
-		return false, err
-	}
-	// One cache invalidation for the title, however many slots it took.
-	defer func() {
-		if drawn {
-			s.bump(ctx)
-		}
-	}()
-	for i, sl := range todo {
-		im := imageOf(artworkKey("generated-v1", titleID, sl.name, card.name, card.year, card.genreSlug), colors[i], renditions[i])
-		stored, err := s.storeImage(ctx, titleID, sl, im, renditions[i], true)
-		if err != nil {
-			return drawn, err
-		}
-		drawn = drawn || stored
-	}
-	return drawn, nil
+// Card is what artwork is drawn from: a title's name, its release year
+// and its first genre (name and slug), each possibly empty.
+type Card struct {
+	Name, Year, Genre, GenreSlug string
 }
 
-// drawCard draws and encodes card's artwork for each slot in todo, at
-// each of its widths, and returns the renditions and colour of each slot.
-func (s *Service) drawCard(ctx context.Context, todo []slot, card artCard) ([][]rendition, []string, error) {
-	// Every width of every slot is drawn and encoded on its own, as many at
-	// once as imagingSlots allows, so that both cores stay busy.
-	type job struct{ slot, size int }
-	renditions := make([][]rendition, len(todo))
-	colors := make([]string, len(todo))
-	var jobs []job
-	for i, sl := range todo {
-		renditions[i] = make([]rendition, len(sl.widths))
-		for j := range sl.widths {
-			jobs = append(jobs, job{i, j})
-		}
-	}
-	// Widest first, so that the last to finish are small.
-	width := func(jb job) int { return todo[jb.slot].widths[jb.size] }
-	sort.SliceStable(jobs, func(a, b int) bool { return width(jobs[a]) > width(jobs[b]) })
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	for k, jb := range jobs {
-		if err := s.acquire(ctx); err != nil {
-			errs[k] = err
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer s.release()
-			sl := todo[jb.slot]
-			img := drawArtwork(sl.name, card, sl.widths[jb.size])
-			if jb.size == 0 {
-				colors[jb.slot] = averageColor(img)
-			}
-			renditions[jb.slot][jb.size], errs[k] = encodeJPEG(img)
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, nil, err
-		}
-	}
-	return renditions, colors, nil
-}
+// Kind is the shape of an image.
+type Kind int
 
-// artCard is what generated artwork is drawn from.
-type artCard struct {
-	name, year, genre, genreSlug string
-}
+// Kinds of image.
+const (
+	Poster   Kind = iota // 2:3, up to 780x1170
+	Backdrop             // 16:9, up to 1920x1080
+)
 
 // Sizes of generated artwork: the largest width of each slot.
 const (
@@ -255,17 +165,18 @@ func paletteFor(h uint64, m motif) palette {
 	return p
 }
 
-// drawArtwork draws slot's image (SlotPoster or SlotBackdrop) for card at
-// width pixels, the height following the slot's shape (2:3 or 16:9). The
-// drawing is vector shapes and type, so each width is drawn as sharp as
-// it can be, rather than scaled down from the largest.
-func drawArtwork(slotName string, card artCard, width int) *image.RGBA {
-	sum := sha256.Sum256([]byte(card.name))
+// Draw draws the image of kind for card at width pixels, the height
+// following the kind's shape (2:3 or 16:9). The drawing is vector shapes
+// and type, so each width is drawn as sharp as it can be, rather than
+// scaled down from the largest. It depends only on its arguments: the
+// same card gives the same pixels, and the name alone picks the palette.
+func Draw(kind Kind, card Card, width int) *image.RGBA {
+	sum := sha256.Sum256([]byte(card.Name))
 	h := binary.BigEndian.Uint64(sum[:8])
-	m := motifFor(card.genreSlug, h)
+	m := motifFor(card.GenreSlug, h)
 	pal := paletteFor(h, m)
 	refW, refH := posterW, posterH
-	if slotName == SlotBackdrop {
+	if kind == Backdrop {
 		refW, refH = backdropW, backdropH
 	}
 	w, hgt := width, max(1, int(math.Round(float64(width)*float64(refH)/float64(refW))))
@@ -278,7 +189,7 @@ func drawArtwork(slotName string, card artCard, width int) *image.RGBA {
 	// it on a poster, and the right part of a backdrop.
 	var cap caption
 	var area rect
-	if slotName == SlotBackdrop {
+	if kind == Backdrop {
 		cap = layCaption(card, rect{x: fw * 0.06, y: fh * 0.40, w: fw * 0.40, h: fh * 0.50}, unit, fw*150/backdropW, 3)
 		area = rect{x: fw * 0.40, y: 0, w: fw * 0.60, h: fh}
 	} else {
@@ -290,7 +201,7 @@ func drawArtwork(slotName string, card artCard, width int) *image.RGBA {
 	// Darken behind the name and at the edges, add grain, then set the name
 	// over it, crisp.
 	rows, cols := make([]float64, hgt), make([]float64, w)
-	if slotName == SlotBackdrop {
+	if kind == Backdrop {
 		for x := range cols {
 			cols[x] = 0.92 * smooth(1-float64(x)/(fw*0.62))
 		}
@@ -840,7 +751,7 @@ func fonts() (*opentype.Font, *opentype.Font, error) {
 func face(f *opentype.Font, size float64) font.Face {
 	fc, err := opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingNone})
 	if err != nil {
-		panic(fmt.Sprintf("content: font face: %v", err)) // only for a size that is not positive
+		panic("artgen: font face: " + err.Error()) // only for a size that is not positive
 	}
 	return fc
 }
@@ -860,15 +771,15 @@ type caption struct {
 
 // layCaption lays card's caption out at the bottom of box: the name in at
 // most maxLines lines, starting at maxSize pixels.
-func layCaption(card artCard, box rect, unit, maxSize float64, maxLines int) caption {
+func layCaption(card Card, box rect, unit, maxSize float64, maxLines int) caption {
 	bold, _, err := fonts()
 	if err != nil {
 		return caption{box: box, top: box.y + box.h}
 	}
-	name := strings.ToUpper(strings.Join(strings.Fields(card.name), " "))
+	name := strings.ToUpper(strings.Join(strings.Fields(card.Name), " "))
 	size, lines := fitText(bold, name, box.w, maxSize, maxLines)
 	c := caption{unit: unit, box: box, name: lines, size: size, lineH: size * 1.02,
-		meta: strings.ToUpper(strings.Join(nonEmpty(card.year, card.genre), "  ·  "))}
+		meta: strings.ToUpper(strings.Join(nonEmpty(card.Year, card.Genre), "  ·  "))}
 	first := box.y + box.h - c.lineH*float64(len(lines)-1) // the first line's baseline
 	c.top = first - size*0.95 - c.metaSize()*2.2
 	return c

@@ -1,21 +1,82 @@
-package content
+package scale
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"testing"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/rs/zerolog"
+
+	"github.com/streamflix/streamflix/internal/content"
+	"github.com/streamflix/streamflix/internal/platform/pgtest"
 )
+
+type testBundle struct {
+	t   *testing.T
+	s   *content.Service
+	db  *sqlx.DB
+	ctx context.Context
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	db := pgtest.NewDB(t)
+	s, err := content.New(content.Config{}, content.Deps{DB: db, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testBundle{t: t, s: s, db: db, ctx: context.Background()}
+}
+
+func (b *testBundle) count(query string) int {
+	b.t.Helper()
+	var n int
+	if err := b.db.Get(&n, query); err != nil {
+		b.t.Fatal(err)
+	}
+	return n
+}
+
+func (b *testBundle) export() []byte {
+	b.t.Helper()
+	var buf bytes.Buffer
+	if err := b.s.Export(b.ctx, &buf); err != nil {
+		b.t.Fatalf("export: %v", err)
+	}
+	return buf.Bytes()
+}
+
+func (b *testBundle) importFile(file []byte) content.ImportReport {
+	b.t.Helper()
+	rep, err := b.s.Import(b.ctx, bytes.NewReader(file), content.ImportOptions{})
+	if err != nil {
+		b.t.Fatalf("import: %v", err)
+	}
+	return rep
+}
+
+// errorKeys lists a report's errors as "index key field code".
+func errorKeys(rep content.ImportReport) []string {
+	var out []string
+	for _, e := range rep.Errors {
+		out = append(out, fmt.Sprintf("%d %s %s %s", e.Index, e.ExternalKey, e.Field, e.Code))
+	}
+	return out
+}
 
 func TestSeedScale(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	rep, err := b.s.SeedScale(b.ctx, 500, 7)
+	rep, err := Seed(b.ctx, b.s, 500, 7)
 	if err != nil || rep.Created != 500 {
 		t.Fatalf("seed: %+v %v", rep, err)
 	}
-	if rep, err := b.s.SeedScale(b.ctx, 500, 7); err != nil || rep.Created != 0 {
+	if rep, err := Seed(b.ctx, b.s, 500, 7); err != nil || rep.Created != 0 {
 		t.Fatalf("rerun: %+v %v", rep, err)
 	}
-	if rep, err := b.s.SeedScale(b.ctx, 600, 7); err != nil || rep.Created != 100 {
+	if rep, err := Seed(b.ctx, b.s, 600, 7); err != nil || rep.Created != 100 {
 		t.Fatalf("grow to 600: %+v %v", rep, err)
 	}
 	// Derived columns are what refreshDerived would make them.
@@ -42,7 +103,7 @@ func TestSeedScale(t *testing.T) {
 	// Generated titles survive an export and import unchanged.
 	exported := b.export()
 	copied := setup(t)
-	if rep := copied.importFile(string(exported), ImportOptions{}); rep.Titles != (ImportCounts{Created: 600}) {
+	if rep := copied.importFile(exported); rep.Titles != (content.ImportCounts{Created: 600}) {
 		t.Fatalf("import of the generated catalog: %+v %v", rep.Titles, errorKeys(rep))
 	}
 	if again := copied.export(); !bytes.Equal(exported, again) {
@@ -51,16 +112,16 @@ func TestSeedScale(t *testing.T) {
 
 	// The same seed gives the same catalog.
 	other := setup(t)
-	if _, err := other.s.SeedScale(other.ctx, 50, 7); err != nil {
+	if _, err := Seed(other.ctx, other.s, 50, 7); err != nil {
 		t.Fatal(err)
 	}
 	// Keys already present are left alone, whatever the seed.
-	if rep, err := other.s.SeedScale(other.ctx, 1, 8); err != nil || rep.Created != 0 {
+	if rep, err := Seed(other.ctx, other.s, 1, 8); err != nil || rep.Created != 0 {
 		t.Fatalf("other seed over existing keys: %+v %v", rep, err)
 	}
 	sig := func(b *testBundle) string {
 		var s string
-		if err := b.s.db.Get(&s, `SELECT string_agg(external_key || ':' || name || ':' || people_text, '|' ORDER BY external_key)
+		if err := b.db.Get(&s, `SELECT string_agg(external_key || ':' || name || ':' || people_text, '|' ORDER BY external_key)
 			FROM content.titles WHERE external_key IN ('scale-0', 'scale-1', 'scale-49')`); err != nil {
 			b.t.Fatal(err)
 		}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/streamflix/streamflix/internal/reco/model"
+)
+
+const recoUsage = `streamflix reco: want
+  streamflix reco eval --ratings FILE [--seed 42] [--test-fraction 0.2] [--k 10] [--select]
+  streamflix reco eval --train FILE --test FILE [--k 10] [--select]
+  streamflix reco eval --synthetic [--seed 42]    (a generated set the size of MovieLens-100k)
+FILE is MovieLens format: "user item rating [timestamp]" per line, whitespace- or "::"-separated;
+every rating counts as an implicit positive.
+`
+
+// recoCmd runs "streamflix reco eval": the offline evaluation of every
+// recommendation model. It needs no database. RECO_EASE_MAX_ITEMS (or
+// --ease-max-items) caps the catalog dense EASE accepts.
+func recoCmd(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "eval" {
+		fmt.Fprint(stderr, recoUsage)
+		return 2
+	}
+	fs := flag.NewFlagSet("streamflix reco eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var opts model.EvalOptions
+	fs.StringVar(&opts.Ratings, "ratings", "", "MovieLens-format `FILE` to split at random into train and test")
+	fs.StringVar(&opts.Train, "train", "", "MovieLens-format training `FILE` (with --test)")
+	fs.StringVar(&opts.Test, "test", "", "MovieLens-format test `FILE` (with --train)")
+	fs.BoolVar(&opts.Synthetic, "synthetic", false, "evaluate on a generated MovieLens-100k-sized set (943 users, 1,682 items, 100,000 interactions)")
+	fs.Uint64Var(&opts.Seed, "seed", 42, "seed of the random split (and of --synthetic)")
+	fs.Float64Var(&opts.TestFraction, "test-fraction", 0.2, "share of interactions held out for testing, between 0 and 1")
+	fs.IntVar(&opts.K, "k", 10, "cut-off of P@k, R@k and NDCG@k")
+	fs.BoolVar(&opts.Select, "select", false, "also pick the Top-picks model on a validation split of the training data")
+	maxItems := model.DefaultEASEMaxItems
+	if v := getenv("RECO_EASE_MAX_ITEMS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(stderr, "streamflix reco eval: RECO_EASE_MAX_ITEMS: %q is not a positive integer\n", v)
+			return 2
+		}
+		maxItems = n
+	}
+	fs.IntVar(&opts.EASEMaxItems, "ease-max-items", maxItems, "largest catalog dense EASE accepts (env RECO_EASE_MAX_ITEMS); above it only sparse models run")
+	if err := fs.Parse(args[1:]); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "streamflix reco eval: unexpected argument %q\n\n%s", fs.Arg(0), recoUsage)
+		return 2
+	}
+	if opts.K <= 0 || opts.EASEMaxItems <= 0 {
+		fmt.Fprint(stderr, "streamflix reco eval: --k and --ease-max-items must be positive\n")
+		return 2
+	}
+	if err := model.Eval(stdout, opts); err != nil {
+		fmt.Fprintf(stderr, "streamflix reco eval: %v\n", err)
+		return 1
+	}
+	return 0
+}
