@@ -15,6 +15,18 @@ pg_server() {
 	compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || want+=(postgresql)
 }
 
+# go_tool COMMAND MODULE@VERSION installs a Go tool (not a Debian package)
+# with go install, into GOBIN, when the command is missing.
+go_tool() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	local bin
+	bin="$(go env GOBIN)"
+	[[ -n $bin ]] || bin="$(go env GOPATH)/bin"
+	[[ -x $bin/$1 ]] && return 0
+	echo "installing: $2 (go install)"
+	go install "$2"
+}
+
 for purpose in "$@"; do
 	case $purpose in
 	run)
@@ -34,6 +46,7 @@ for purpose in "$@"; do
 		need node nodejs
 		need npm npm
 		need chromium chromium
+		go_tool stripe-mock github.com/stripe/stripe-mock@v0.203.0
 		;;
 	bench)
 		pg_server

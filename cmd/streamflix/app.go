@@ -24,6 +24,7 @@ import (
 	"github.com/streamflix/streamflix/internal/content"
 	"github.com/streamflix/streamflix/internal/gateway"
 	"github.com/streamflix/streamflix/internal/notify"
+	"github.com/streamflix/streamflix/internal/payment"
 	"github.com/streamflix/streamflix/internal/platform/api"
 	"github.com/streamflix/streamflix/internal/platform/cache"
 	"github.com/streamflix/streamflix/internal/platform/config"
@@ -57,6 +58,7 @@ type Main struct {
 	Notify  *notify.Service
 	Catalog *content.Service
 	Media   *storage.Local
+	Payment *payment.Service
 
 	server   *http.Server
 	listener net.Listener
@@ -91,6 +93,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.openAuth,
 		m.openUser,
 		m.openContent,
+		m.openPayment,
 	} {
 		if err := open(ctx); err != nil {
 			return err

@@ -74,6 +74,7 @@ Usage:
                                         write the whole catalog as a catalog file
   streamflix seed --demo [--if-empty]   load the demo catalog (public-domain classics), published
   streamflix seed --scale N [--seed S]  generate N published titles for load tests
+  streamflix billing advance DURATION   move the sandbox's test clock (31d, 36h) and run due renewals
   streamflix version                    print the version
 
 `
@@ -111,6 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return catalogCmd(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	case "seed":
 		return seedCmd(ctx, rest, getenv, stdout, stderr)
+	case "billing":
+		return billingCmd(ctx, rest, getenv, stdout, stderr)
 	case "reco":
 		return recoCmd(ctx, rest, getenv, stdout, stderr)
 	default:

@@ -8,6 +8,7 @@ import (
 	"github.com/streamflix/streamflix/internal/auth/token"
 	"github.com/streamflix/streamflix/internal/content"
 	"github.com/streamflix/streamflix/internal/notify"
+	"github.com/streamflix/streamflix/internal/payment"
 	"github.com/streamflix/streamflix/internal/platform/cache"
 	"github.com/streamflix/streamflix/internal/user"
 )
@@ -85,5 +86,29 @@ func (m *Main) openContent(context.Context) error {
 		return err
 	}
 	m.Registry.Add(m.Catalog.Module(m.Version))
+	return nil
+}
+
+// openPayment builds the payment module (plans, subscriptions, invoices,
+// providers, webhooks) and registers it.
+func (m *Main) openPayment(context.Context) error {
+	cfg := m.Config
+	webhookURL := cfg.PaymentSandboxWebhookURL
+	if webhookURL == "" {
+		// The sandbox delivers to this very instance, as Stripe would to
+		// the public endpoint.
+		webhookURL = m.URL() + "/api/v1/billing/webhooks/sandbox"
+	}
+	svc, err := payment.New(payment.Config{
+		Provider: cfg.PaymentProvider, PublicURL: cfg.PublicURL, WebhookURL: webhookURL, WebhookSecret: cfg.PaymentWebhookSecret,
+		StripeSecretKey: cfg.StripeSecretKey, StripeWebhookSecret: cfg.StripeWebhookSecret, StripeAPIURL: cfg.StripeAPIURL,
+	}, payment.Deps{
+		DB: m.DB, Log: m.Log, Accounts: paymentAccounts{m}, Notifier: notifier[payment.Notification]{m}, Queue: m.jobs,
+	})
+	if err != nil {
+		return err
+	}
+	m.Payment = svc
+	m.Registry.Add(svc.Module(m.Version))
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/streamflix/streamflix/internal/auth"
 	"github.com/streamflix/streamflix/internal/gateway"
 	"github.com/streamflix/streamflix/internal/notify"
+	"github.com/streamflix/streamflix/internal/payment"
 	"github.com/streamflix/streamflix/internal/user"
 )
 
@@ -74,6 +75,17 @@ type userForgetter struct{ m *Main }
 
 func (a userForgetter) ForgetUserTx(ctx context.Context, tx *sqlx.Tx, userID string) error {
 	return a.m.Auth.ForgetUserTx(ctx, tx, userID)
+}
+
+// paymentAccounts gives payment its view of an account.
+type paymentAccounts struct{ m *Main }
+
+func (a paymentAccounts) Account(ctx context.Context, id string) (payment.Account, error) {
+	acc, err := a.m.Users.Account(ctx, id)
+	if err != nil {
+		return payment.Account{}, err
+	}
+	return payment.Account{ID: acc.ID, Email: acc.Email, Verified: acc.EmailVerified}, nil
 }
 
 // notifyRecipients gives notify the address and language of a user.

@@ -76,6 +76,13 @@ type Config struct {
 
 	MediaDir string // MEDIA_DIR
 	MediaURL string // MEDIA_URL
+
+	PaymentProvider          string // PAYMENT_PROVIDER
+	PaymentWebhookSecret     string // PAYMENT_WEBHOOK_SECRET
+	PaymentSandboxWebhookURL string // PAYMENT_SANDBOX_WEBHOOK_URL
+	StripeSecretKey          string // STRIPE_SECRET_KEY
+	StripeWebhookSecret      string // STRIPE_WEBHOOK_SECRET
+	StripeAPIURL             string // STRIPE_API_URL
 }
 
 // Rate is a rate limit written as "N/period" or "N/period:burst", e.g.
@@ -195,6 +202,12 @@ var settings = []setting{
 	{"MAIL_DIR", ".data/mail", "where emails are written when SMTP_HOST is empty", false, func(c *Config) any { return &c.MailDir }},
 	{"MEDIA_DIR", ".data/media", "directory media (artwork, later video) is stored in and served from at /media/; instances behind one load balancer must share it", false, func(c *Config) any { return &c.MediaDir }},
 	{"MEDIA_URL", "/media", "prefix of media URLs in API responses: /media (this app, behind the edge cache) or a CDN's https:// URL that fetches from it", false, func(c *Config) any { return &c.MediaURL }},
+	{"PAYMENT_PROVIDER", "sandbox", "payment provider: sandbox (built in, test cards, test clock) or stripe", false, func(c *Config) any { return &c.PaymentProvider }},
+	{"PAYMENT_WEBHOOK_SECRET", "", "secret the sandbox signs its webhook events with (Stripe's scheme); empty keeps a generated one in Postgres", true, func(c *Config) any { return &c.PaymentWebhookSecret }},
+	{"PAYMENT_SANDBOX_WEBHOOK_URL", "", "where the sandbox delivers its events; empty: this instance's own /api/v1/billing/webhooks/sandbox", false, func(c *Config) any { return &c.PaymentSandboxWebhookURL }},
+	{"STRIPE_SECRET_KEY", "", "Stripe secret key (sk_...), required with PAYMENT_PROVIDER=stripe", true, func(c *Config) any { return &c.StripeSecretKey }},
+	{"STRIPE_WEBHOOK_SECRET", "", "signing secret of the Stripe webhook endpoint (whsec_...), required with PAYMENT_PROVIDER=stripe; pin the endpoint's API version to stripe-go's", true, func(c *Config) any { return &c.StripeWebhookSecret }},
+	{"STRIPE_API_URL", "", "Stripe API address override, e.g. stripe-mock's http://127.0.0.1:12111; empty is Stripe's", false, func(c *Config) any { return &c.StripeAPIURL }},
 	{"JOB_CONCURRENCY", "10", "jobs worked at once per module queue", false, func(c *Config) any { return &c.JobConcurrency }},
 	{"JOB_RESCUE_AFTER", "0s", "how long a job may run before it counts as left by a crashed instance; River runs it again once its own time limit has passed too; 0 derives it from the short jobs' time limits (100s with the default SMTP_TIMEOUT)", false, func(c *Config) any { return &c.JobRescueAfter }},
 	{"NOTIFY_WORKERS", "50", "emails sent at once per instance (notify's queue), each over its own SMTP connection, kept open for reuse", false, func(c *Config) any { return &c.NotifyWorkers }},
