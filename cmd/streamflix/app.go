@@ -181,7 +181,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Handler:           m.Gateway.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    gateway.ServerMaxHeaderBytes,
 		ErrorLog:          nil,
 	}
 	return nil

@@ -119,7 +119,7 @@ func NewService(cfg Config, d Deps) *Service {
 // Device describes the device signing in.
 type Device struct {
 	Name string `json:"name"`
-	Kind string `json:"kind"`
+	Kind string `json:"kind" jsonschema:"enum=web,enum=mobile,enum=tv,enum=other"`
 }
 
 // Client is where a request comes from.
@@ -130,16 +130,16 @@ type Client struct {
 
 // SessionInfo is the session part of a login answer.
 type SessionInfo struct {
-	ID         string `json:"id" db:"id"`
+	ID         string `json:"id" db:"id" jsonschema:"format=uuid"`
 	DeviceName string `json:"device_name" db:"device_name"`
-	DeviceKind string `json:"device_kind" db:"device_kind"`
-	ProfileID  string `json:"profile_id,omitempty" db:"-"`
+	DeviceKind string `json:"device_kind" db:"device_kind" jsonschema:"enum=web,enum=mobile,enum=tv,enum=other"`
+	ProfileID  string `json:"profile_id,omitempty" db:"-" jsonschema:"format=uuid"`
 }
 
 // Tokens answers login, refresh and profile selection.
 type Tokens struct {
 	AccessToken  string      `json:"access_token"`
-	TokenType    string      `json:"token_type"`
+	TokenType    string      `json:"token_type" jsonschema:"enum=Bearer"`
 	ExpiresIn    int         `json:"expires_in"`
 	RefreshToken string      `json:"refresh_token,omitempty"`
 	Session      SessionInfo `json:"session"`
@@ -147,9 +147,9 @@ type Tokens struct {
 
 // Session is a signed-in device as listed to its owner.
 type Session struct {
-	ID         string    `json:"id" db:"id"`
+	ID         string    `json:"id" db:"id" jsonschema:"format=uuid"`
 	DeviceName string    `json:"device_name" db:"device_name"`
-	DeviceKind string    `json:"device_kind" db:"device_kind"`
+	DeviceKind string    `json:"device_kind" db:"device_kind" jsonschema:"enum=web,enum=mobile,enum=tv,enum=other"`
 	IP         string    `json:"ip" db:"ip"`
 	UserAgent  string    `json:"user_agent" db:"user_agent"`
 	CreatedAt  time.Time `json:"created_at" db:"created_at"`

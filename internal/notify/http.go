@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/streamflix/streamflix/internal/platform/api"
+	"github.com/streamflix/streamflix/internal/platform/apperr"
 )
 
 // Heartbeat is how often an idle SSE stream gets a comment line, so that
@@ -49,9 +50,9 @@ func (s *Service) routes(r api.Routes) {
 		Summary: "Mark every notification read.", Response: ReadAll{}}, s.handleReadAll)
 	r.Handle(api.Op{Method: "POST", Path: "/notifications/{id}/read", ID: "notificationRead", Tag: tag, Access: api.User,
 		Summary: "Mark one notification read.", Params: []api.Param{{Name: "id", In: "path", Required: true}},
-		Response: Notification{}}, s.handleRead)
+		Response: Notification{}, Errors: []*apperr.Error{ErrNotificationNotFound}}, s.handleRead)
 	r.Handle(api.Op{Method: "DELETE", Path: "/notifications/{id}", ID: "notificationDelete", Tag: tag, Access: api.User,
-		Summary: "Delete one notification.", Params: []api.Param{{Name: "id", In: "path", Required: true}}}, s.handleDelete)
+		Summary: "Delete one notification.", Params: []api.Param{{Name: "id", In: "path", Required: true}}, Errors: []*apperr.Error{ErrNotificationNotFound}}, s.handleDelete)
 	r.Handle(api.Op{Method: "GET", Path: "/notification-preferences", ID: "notificationPreferencesGet", Tag: tag, Access: api.User,
 		Summary: "Which notifications reach the user, per kind and channel (email, in_app).", Response: Preferences{}}, s.handlePrefsGet)
 	r.Handle(api.Op{Method: "PUT", Path: "/notification-preferences", ID: "notificationPreferencesPut", Tag: tag, Access: api.User,
@@ -59,10 +60,10 @@ func (s *Service) routes(r api.Routes) {
 		Request: PreferencesUpdate{}, Response: Preferences{}}, s.handlePrefsPut)
 	tokenParam := []api.Param{{Name: "token", Required: true, Description: "The token from the email's unsubscribe link."}}
 	r.Handle(api.Op{Method: "GET", Path: "/unsubscribe", ID: "unsubscribeCheck", Tag: tag, Access: api.Public,
-		Summary: "What an unsubscribe link will turn off.", Params: tokenParam, Response: Unsubscription{}}, s.handleUnsubscribeGet)
+		Summary: "What an unsubscribe link will turn off.", Params: tokenParam, Response: Unsubscription{}, Errors: []*apperr.Error{ErrUnsubscribeToken}}, s.handleUnsubscribeGet)
 	r.Handle(api.Op{Method: "POST", Path: "/unsubscribe", ID: "unsubscribe", Tag: tag, Access: api.Public,
 		Summary: "One-click unsubscribe (RFC 8058): turn that kind of email off, without signing in.", Params: tokenParam,
-		Response: Unsubscription{}}, s.handleUnsubscribePost)
+		Response: Unsubscription{}, Errors: []*apperr.Error{ErrUnsubscribeToken}}, s.handleUnsubscribePost)
 	r.Handle(api.Op{Method: "GET", Path: "/admin/notifications/failed", ID: "adminNotificationsFailed", Tag: "platform", Access: api.Admin,
 		Summary: "Email deliveries that failed for good, newest first. Retry one with POST /api/v1/admin/jobs/{job_id}/retry.",
 		Params:  []api.Param{api.LimitParam, api.CursorParam}, Response: DeliveryPage{}}, s.handleFailed)
@@ -272,7 +273,7 @@ func (s *Service) handleStream(w http.ResponseWriter, r *http.Request) {
 type Delivery struct {
 	ID        string     `json:"id"`
 	JobID     int64      `json:"job_id"`
-	Kind      string     `json:"kind"`
+	Kind      string     `json:"kind" jsonschema:"enum=email_verification,enum=email_change,enum=password_reset,enum=new_sign_in,enum=password_changed,enum=account_deleted,enum=new_content"`
 	UserID    string     `json:"user_id,omitempty"`
 	To        string     `json:"to"`
 	Subject   string     `json:"subject"`

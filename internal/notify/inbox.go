@@ -26,8 +26,8 @@ const inboxChannel = "notify_inbox"
 
 // Notification is one entry of a user's in-app inbox.
 type Notification struct {
-	ID    string            `json:"id"`
-	Kind  Kind              `json:"kind"`
+	ID    string            `json:"id" jsonschema:"format=uuid"`
+	Kind  Kind              `json:"kind" jsonschema:"enum=email_verification,enum=email_change,enum=password_reset,enum=new_sign_in,enum=password_changed,enum=account_deleted,enum=new_content"`
 	Title string            `json:"title"`
 	Body  string            `json:"body"`
 	Data  map[string]string `json:"data"`

@@ -27,7 +27,7 @@ const (
 // Preference is a user's choice for one kind. Essential kinds are always
 // on in both channels.
 type Preference struct {
-	Kind      Kind `json:"kind"`
+	Kind      Kind `json:"kind" jsonschema:"enum=email_verification,enum=email_change,enum=password_reset,enum=new_sign_in,enum=password_changed,enum=account_deleted,enum=new_content"`
 	Email     bool `json:"email"`
 	InApp     bool `json:"in_app"`
 	Essential bool `json:"essential"`
@@ -43,7 +43,7 @@ type Preferences struct {
 // PreferenceChange is one item of a PUT: the channels to set for a kind;
 // an absent channel keeps its value.
 type PreferenceChange struct {
-	Kind  Kind  `json:"kind"`
+	Kind  Kind  `json:"kind" jsonschema:"enum=email_verification,enum=email_change,enum=password_reset,enum=new_sign_in,enum=password_changed,enum=account_deleted,enum=new_content"`
 	Email *bool `json:"email,omitempty"`
 	InApp *bool `json:"in_app,omitempty"`
 }
@@ -211,9 +211,9 @@ func (s *Service) unsubscribeURL(ctx context.Context, userID string, k Kind) (st
 
 // Unsubscription says what an unsubscribe token does.
 type Unsubscription struct {
-	Kind Kind `json:"kind"`
+	Kind Kind `json:"kind" jsonschema:"enum=email_verification,enum=email_change,enum=password_reset,enum=new_sign_in,enum=password_changed,enum=account_deleted,enum=new_content"`
 	// Channel is always "email".
-	Channel string `json:"channel"`
+	Channel string `json:"channel" jsonschema:"enum=email"`
 	// Subscribed is whether the email is on now.
 	Subscribed bool   `json:"subscribed"`
 	Message    string `json:"message"`
