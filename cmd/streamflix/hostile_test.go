@@ -37,6 +37,8 @@ func TestHostileInput(t *testing.T) {
 		{"BodyTruncatedUTF8", "POST", "/api/v1/auth/login", "", "{\"email\":\"a@example.com\",\"password\":\"x\",\"device\":{\"name\":\"TV \xe2\x82\",\"kind\":\"tv\"}}", 400, "invalid_utf8", ""},
 		{"BodyNUL", "POST", "/api/v1/accounts", "", `{"email":"a\u0000b@example.com","password":"a long enough password"}`, 422, "validation_failed", "email"},
 		{"BodyNULNested", "POST", "/api/v1/auth/login", "", `{"email":"a@example.com","password":"x","device":{"name":"TV\u0000","kind":"tv"}}`, 422, "validation_failed", "device.name"},
+		{"NameBidiOverride", "POST", "/api/v1/admin/genres", testAdminToken, `{"slug":"drama","name":"Dra\u202ema"}`, 422, "validation_failed", "name"},
+		{"NameLineBreak", "POST", "/api/v1/admin/people", testAdminToken, `{"name":"Ada\nLovelace"}`, 422, "validation_failed", "name"},
 		{"BodyNULAdmin", "POST", "/api/v1/admin/genres", testAdminToken, `{"slug":"drama","name":"Dra\u0000ma"}`, 422, "validation_failed", "name"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -169,6 +169,9 @@ func validateDevice(d *Device) error {
 	if utf8.RuneCountInString(d.Name) > 100 {
 		errs = append(errs, apperr.FieldError{Field: "device.name", Code: "too_long", Message: "A device name has at most 100 characters."})
 	}
+	if fe := api.LineProblem("device.name", d.Name); fe != nil {
+		errs = append(errs, *fe)
+	}
 	if !deviceKinds[d.Kind] {
 		errs = append(errs, apperr.FieldError{Field: "device.kind", Code: "invalid", Message: "Must be web, mobile, tv or other."})
 	}

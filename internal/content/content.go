@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/streamflix/streamflix/internal/platform/api"
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/cache"
 )
@@ -277,6 +278,10 @@ func (f *fieldErrs) text(field, s string, max int) {
 func (f *fieldErrs) required(field, s string, max int) {
 	if strings.TrimSpace(s) == "" {
 		f.add(field, "required", "This field is required.")
+		return
+	}
+	if fe := api.LineProblem(field, s); fe != nil { // names are one line, without control or bidi characters
+		*f = append(*f, *fe)
 		return
 	}
 	f.text(field, s, max)

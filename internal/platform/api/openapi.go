@@ -148,6 +148,9 @@ func operation(op Op, schemas map[string]any, problem map[string]any) (map[strin
 		"summary":     op.Summary,
 		"tags":        []string{op.Tag},
 	}
+	if op.Deprecated {
+		o["deprecated"] = true
+	}
 	if op.Access != Public {
 		o["security"] = []map[string][]string{{"bearer": {}}}
 		o["x-access"] = op.Access.String()

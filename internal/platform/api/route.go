@@ -75,6 +75,9 @@ type Op struct {
 	// like are added by the document itself); the document lists each under
 	// its status with its code.
 	Errors []*apperr.Error
+	// Deprecated marks a route being retired: the document says so, and the
+	// route keeps working at least until the sunset the summary names.
+	Deprecated bool
 
 	// routed is set for ops served through a Router (behind the /api
 	// middleware: rate limits, authentication, the text check).
