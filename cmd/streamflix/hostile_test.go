@@ -14,8 +14,9 @@ import (
 
 // TestHostileInput sends bytes Postgres cannot store (invalid UTF-8, NUL)
 // in query, path and body strings, and headers over the limit, to
-// representative routes: each answers problem+json 4xx, never 500 or
-// plain text.
+// representative routes: each answers problem+json 4xx (422 naming the
+// parameter or field, 400 for a body that is not UTF-8 at all, 431), never
+// 500 or plain text.
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
 	_, dbURL := pgtest.NewDBURL(t)
@@ -27,12 +28,12 @@ func TestHostileInput(t *testing.T) {
 		status                          int
 		code, field                     string
 	}{
-		{"QueryInvalidUTF8", "GET", "/api/v1/admin/jobs?queue=%FF", testAdminToken, "", 400, "invalid_parameter", "queue"},
-		{"QueryNUL", "GET", "/api/v1/admin/jobs?kind=a%00b", testAdminToken, "", 400, "invalid_parameter", "kind"},
-		{"QueryInvalidUTF8Anonymous", "GET", "/api/v1/search?q=%C3%28", "", "", 400, "invalid_parameter", "q"},
-		{"QueryNULPublic", "GET", "/api/v1/unsubscribe?token=%00", "", "", 400, "invalid_parameter", "token"},
-		{"PathInvalidUTF8", "GET", "/api/v1/titles/%FF%FE", "", "", 400, "invalid_parameter", "id"},
-		{"PathNUL", "POST", "/api/v1/admin/jobs/1%00/retry", testAdminToken, "", 400, "invalid_parameter", "id"},
+		{"QueryInvalidUTF8", "GET", "/api/v1/admin/jobs?queue=%FF", testAdminToken, "", 422, "validation_failed", "queue"},
+		{"QueryNUL", "GET", "/api/v1/admin/jobs?kind=a%00b", testAdminToken, "", 422, "validation_failed", "kind"},
+		{"QueryInvalidUTF8Anonymous", "GET", "/api/v1/search?q=%C3%28", "", "", 422, "validation_failed", "q"},
+		{"QueryNULPublic", "GET", "/api/v1/unsubscribe?token=%00", "", "", 422, "validation_failed", "token"},
+		{"PathInvalidUTF8", "GET", "/api/v1/titles/%FF%FE", "", "", 422, "validation_failed", "id"},
+		{"PathNUL", "POST", "/api/v1/admin/jobs/1%00/retry", testAdminToken, "", 422, "validation_failed", "id"},
 		{"BodyInvalidUTF8", "POST", "/api/v1/accounts", "", "{\"email\":\"a\xffb@example.com\",\"password\":\"a long enough password\"}", 400, "invalid_utf8", ""},
 		{"BodyTruncatedUTF8", "POST", "/api/v1/auth/login", "", "{\"email\":\"a@example.com\",\"password\":\"x\",\"device\":{\"name\":\"TV \xe2\x82\",\"kind\":\"tv\"}}", 400, "invalid_utf8", ""},
 		{"BodyNUL", "POST", "/api/v1/accounts", "", `{"email":"a\u0000b@example.com","password":"a long enough password"}`, 422, "validation_failed", "email"},

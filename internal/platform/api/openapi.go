@@ -278,7 +278,8 @@ func problems(op Op) map[int][]string {
 	}
 	jsonBody := op.Request != nil
 	if op.routed {
-		add(http.StatusBadRequest, ErrInvalidParam.Code)
+		// A path or query parameter that is not text (checkText).
+		add(http.StatusUnprocessableEntity, "validation_failed")
 		// Any /api request with an Authorization header that is no good.
 		add(http.StatusUnauthorized, "invalid_token", "invalid_authorization")
 		add(http.StatusTooManyRequests, "rate_limited")

@@ -102,7 +102,7 @@ func TestOpenAPITruth(t *testing.T) {
 
 	t.Run("Errors", func(t *testing.T) {
 		get := dig(doc, "paths", "/api/v1/things/{id}", "get", "responses").(map[string]any)
-		for status, code := range map[string]string{"400": "invalid_parameter", "401": "unauthorized", "403": "profile_required", "404": "not_found", "429": "rate_limited", "431": "request_headers_too_large", "500": "internal"} {
+		for status, code := range map[string]string{"422": "validation_failed", "401": "unauthorized", "403": "profile_required", "404": "not_found", "429": "rate_limited", "431": "request_headers_too_large", "500": "internal"} {
 			desc, _ := dig(get, status, "description").(string)
 			if !strings.Contains(desc, "`"+code+"`") {
 				t.Errorf("GET %s = %q, want code %s", status, desc, code)

@@ -24,9 +24,6 @@ import (
 var (
 	// ErrInvalidUTF8 answers a body that is not valid UTF-8 (400).
 	ErrInvalidUTF8 = apperr.BadRequest("invalid_utf8", "The request body is not valid UTF-8.")
-	// ErrInvalidParam answers a query or path parameter that is not valid
-	// UTF-8 or holds a NUL (400); the field names the parameter.
-	ErrInvalidParam = apperr.BadRequest("invalid_parameter", "A parameter is not valid UTF-8 text or holds a NUL character.")
 )
 
 // ValidText reports whether s can be stored as text: valid UTF-8 without NUL.
@@ -58,7 +55,8 @@ func LineProblem(field, s string) *apperr.FieldError {
 // no NUL) before the handler runs.
 func Query(r *http.Request, name string) string { return r.URL.Query().Get(name) }
 
-// checkText answers 400 invalid_parameter when a path or query parameter
+// checkText answers 422 validation_failed, with an invalid_text error
+// naming the parameter, when a path or query parameter
 // of the request is not valid UTF-8 or holds a NUL: the one check every
 // route served by a Router passes, so no handler hands such bytes to
 // Postgres.
@@ -73,9 +71,7 @@ func checkText(next http.Handler) http.Handler {
 }
 
 func paramError(field string) *apperr.Error {
-	e := *ErrInvalidParam
-	e.Fields = []apperr.FieldError{{Field: field, Code: "invalid_text", Message: "Must be valid UTF-8 text without NUL characters."}}
-	return &e
+	return apperr.Validation(apperr.FieldError{Field: field, Code: "invalid_text", Message: "Must be valid UTF-8 text without NUL characters."})
 }
 
 // badParam returns the name of the first parameter that is not valid text.

@@ -91,10 +91,10 @@ func TestCheckText(t *testing.T) {
 	}{
 		{"/x?q=fine", 200},
 		{"/x?q=%C3%A9", 200},
-		{"/x?q=%FF", 400},
-		{"/x?q=a%00", 400},
-		{"/x?%FF=1", 400},
-		{"/x%FF", 400},
+		{"/x?q=%FF", 422},
+		{"/x?q=a%00", 422},
+		{"/x?%FF=1", 422},
+		{"/x%FF", 422},
 	} {
 		r := httptest.NewRequest("GET", c.target, nil)
 		w := httptest.NewRecorder()
@@ -102,7 +102,7 @@ func TestCheckText(t *testing.T) {
 		if w.Code != c.status {
 			t.Errorf("%s: %d, want %d", c.target, w.Code, c.status)
 		}
-		if c.status == 400 && w.Header().Get("Content-Type") != "application/problem+json" {
+		if c.status == 422 && w.Header().Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%s: Content-Type %q", c.target, w.Header().Get("Content-Type"))
 		}
 	}

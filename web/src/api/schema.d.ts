@@ -1603,8 +1603,8 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1612,8 +1612,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1688,8 +1688,8 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1697,8 +1697,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1773,8 +1773,8 @@ export interface operations {
                     "application/json": components["schemas"]["UserAccount"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1782,8 +1782,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1865,7 +1865,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1996,7 +1996,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserAccepted"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2126,15 +2126,6 @@ export interface operations {
                     "application/json": components["schemas"]["UserAccepted"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -2146,6 +2137,15 @@ export interface operations {
             };
             /** @description Conflict. Problem codes: `already_verified`. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2228,7 +2228,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2358,7 +2358,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserAccount"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2480,7 +2480,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserAccount"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2601,15 +2601,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentCatalogFile"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -2621,6 +2612,15 @@ export interface operations {
             };
             /** @description Forbidden. Problem codes: `admin_required`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2713,7 +2713,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentImportReport"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2827,15 +2827,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentEpisode"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -2856,6 +2847,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `episode_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2930,15 +2930,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -2959,6 +2950,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `episode_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3045,7 +3045,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentEpisode"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3194,7 +3194,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentGenre"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3324,15 +3324,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -3353,6 +3344,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `genre_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3439,7 +3439,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentGenre"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3586,15 +3586,6 @@ export interface operations {
                     "application/json": components["schemas"]["QueueJobsPage"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -3690,15 +3681,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueueJob"];
-                };
-            };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
@@ -3805,15 +3787,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueueJob"];
-                };
-            };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
@@ -3933,15 +3906,6 @@ export interface operations {
                     "application/json": components["schemas"]["NotifyDeliveryPage"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -4045,7 +4009,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentPerson"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4166,15 +4130,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -4195,6 +4150,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `person_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4280,7 +4244,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentPerson"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4412,15 +4376,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentSeason"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -4441,6 +4396,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `season_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4515,15 +4479,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -4544,6 +4499,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `season_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4629,7 +4593,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentSeason"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4780,7 +4744,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentEpisode"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4930,7 +4894,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentAdminTitle"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5062,15 +5026,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentAdminTitle"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -5091,6 +5046,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `title_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5165,15 +5129,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -5194,6 +5149,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `title_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5281,7 +5245,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentAdminTitle"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5431,15 +5395,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentAdminTitle"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -5563,15 +5518,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -5677,15 +5623,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentAdminTitle"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -5706,6 +5643,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `title_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5791,7 +5737,7 @@ export interface operations {
                     "application/json": components["schemas"]["ContentSeason"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5932,15 +5878,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentAdminTitle"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -5961,6 +5898,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `title_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6035,8 +5981,8 @@ export interface operations {
                     "application/json": components["schemas"]["TokenJWKS"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6044,8 +5990,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6134,7 +6080,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthTokens"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6244,8 +6190,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6253,8 +6199,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6338,7 +6284,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthAccepted"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6458,7 +6404,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6579,7 +6525,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthTokens"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6700,7 +6646,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuthTokens"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6821,8 +6767,8 @@ export interface operations {
                     "application/json": components["schemas"]["AuthSessionList"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6830,8 +6776,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6904,8 +6850,8 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6913,8 +6859,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6989,15 +6935,6 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -7009,6 +6946,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `session_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7083,15 +7029,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentHome"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -7103,6 +7040,15 @@ export interface operations {
             };
             /** @description Forbidden. Problem codes: `profile_required`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7177,8 +7123,8 @@ export interface operations {
                     "application/json": components["schemas"]["ContentGenreList"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7186,8 +7132,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7262,8 +7208,8 @@ export interface operations {
                     "application/json": components["schemas"]["NotifyPreferences"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7271,8 +7217,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7360,7 +7306,7 @@ export interface operations {
                     "application/json": components["schemas"]["NotifyPreferences"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7477,15 +7423,6 @@ export interface operations {
                     "application/json": components["schemas"]["NotifyNotificationPage"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -7571,8 +7508,8 @@ export interface operations {
                     "application/json": components["schemas"]["NotifyReadAll"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7580,8 +7517,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7659,8 +7596,8 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7668,8 +7605,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7735,8 +7672,8 @@ export interface operations {
                     "application/json": components["schemas"]["NotifyUnreadCount"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7744,8 +7681,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7819,15 +7756,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
-            };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
@@ -7925,15 +7853,6 @@ export interface operations {
                     "application/json": components["schemas"]["NotifyNotification"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -8028,8 +7947,8 @@ export interface operations {
                     "application/json": components["schemas"]["UserProfileList"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
+            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8037,8 +7956,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
-            /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
-            401: {
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8122,7 +8041,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserProfile"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8254,15 +8173,6 @@ export interface operations {
                     "application/json": components["schemas"]["UserProfile"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -8274,6 +8184,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `profile_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8357,7 +8276,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8513,7 +8432,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserProfile"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`, `malformed_json`, `invalid_utf8`, `empty_body`. */
+            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -8652,15 +8571,6 @@ export interface operations {
                     "application/json": components["schemas"]["RegistryListing"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -8672,6 +8582,15 @@ export interface operations {
             };
             /** @description Forbidden. Problem codes: `admin_required`. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8759,15 +8678,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContentPage"];
-                };
-            };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
@@ -8865,15 +8775,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContentSuggestList"];
-                };
-            };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
@@ -8983,15 +8884,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentPage"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -9088,15 +8980,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentTitleDetails"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -9117,6 +9000,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `title_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9193,15 +9085,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContentSeasonList"];
                 };
             };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -9222,6 +9105,15 @@ export interface operations {
             };
             /** @description Not Found. Problem codes: `title_not_found`. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Unprocessable Entity. Problem codes: `validation_failed`. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9297,15 +9189,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotifyUnsubscription"];
-                };
-            };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
@@ -9394,15 +9277,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotifyUnsubscription"];
-                };
-            };
-            /** @description Bad Request. Problem codes: `invalid_parameter`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
