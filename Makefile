@@ -70,3 +70,7 @@ test: ## Lint, then run every test against real Postgres and Redis (-race), then
 bench: ## Measure throughput, latency and memory against same-run baselines
 	@scripts/deps.sh bench
 	@$(WITH_SERVICES) bash bench/run.sh
+
+.PHONY: api-types
+api-types: ## Regenerate web/src/api/schema.d.ts from the OpenAPI document the code serves (make test fails while it is stale)
+	@$(WITH_SERVICES) env UPDATE_API_TYPES=1 $(GO) test -count=1 -run 'TestOpenAPIWebTypes$$' ./cmd/streamflix

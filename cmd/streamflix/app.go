@@ -231,7 +231,7 @@ func (m *Main) openGateway() {
 		Handler:           m.Gateway.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    gateway.ServerMaxHeaderBytes,
 		ErrorLog:          nil,
 	}
 }

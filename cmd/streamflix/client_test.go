@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/streamflix/streamflix/internal/platform/api"
@@ -151,13 +153,60 @@ func exchange(t *testing.T, req *http.Request, reqBody []byte) (*http.Response, 
 
 // checkExchange is called with every complete exchange of the package's
 // tests: the request sent with its body (nil when it had none) and the
-// response received with its whole body. It checks nothing yet; it is
-// where the OpenAPI validator goes, to hold each request body and each
-// response's status, content type and body to the document the instance
-// serves at /api/openapi.json. It may run on a goroutine other than the
-// test's (TestGracefulStop's slow request), so it must report with
-// t.Errorf, never t.Fatal.
+// response received with its whole body. Exchanges with the API (paths
+// under /api/v1/ and the platform routes the document lists) are held to
+// the document the answering instance serves at /api/openapi.json: each
+// response's status, content type and body, and the body of each request
+// the server accepted. It may run on a goroutine other than the test's
+// (TestGracefulStop's slow request), so it reports with t.Errorf only.
 func checkExchange(t *testing.T, req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
+	if !documented(req.URL.Path) {
+		return
+	}
+	doc := servedDocOf(req.URL)
+	if doc == nil {
+		return // the instance is gone (a test stopping it): nothing to hold the answer to
+	}
+	checkAgainstDoc(t, doc, req, reqBody, resp, respBody)
+}
+
+// documented reports whether path is one the OpenAPI document covers:
+// the API and the platform routes, not the web app, media or /metrics.
+func documented(path string) bool {
+	switch path {
+	case "/healthz", "/readyz":
+		return true
+	case "/api/openapi.json", "/api/docs":
+		return false
+	}
+	return strings.HasPrefix(path, "/api/v1/")
+}
+
+var (
+	docsMu sync.Mutex
+	docs   = map[string][]byte{} // by scheme://host
+)
+
+// servedDocOf returns the document the server at u's host serves, read
+// once per server, or nil when it cannot be read.
+func servedDocOf(u *url.URL) []byte {
+	base := u.Scheme + "://" + u.Host
+	docsMu.Lock()
+	defer docsMu.Unlock()
+	if d, ok := docs[base]; ok {
+		return d
+	}
+	resp, err := http.Get(base + "/api/openapi.json")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	d, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	docs[base] = d
+	return d
 }
 
 // apiResponse is an answer read to its end. Its Body is closed: the bytes

@@ -163,7 +163,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 // Device describes the device signing in.
 type Device struct {
 	Name string `json:"name"`
-	Kind string `json:"kind"`
+	Kind string `json:"kind" jsonschema:"enum=web,enum=mobile,enum=tv,enum=other"`
 }
 
 // Client is where a request comes from.
@@ -174,16 +174,16 @@ type Client struct {
 
 // SessionInfo is the session part of a login answer.
 type SessionInfo struct {
-	ID         string `json:"id" db:"id"`
+	ID         string `json:"id" db:"id" jsonschema:"format=uuid"`
 	DeviceName string `json:"device_name" db:"device_name"`
-	DeviceKind string `json:"device_kind" db:"device_kind"`
-	ProfileID  string `json:"profile_id,omitempty" db:"-"`
+	DeviceKind string `json:"device_kind" db:"device_kind" jsonschema:"enum=web,enum=mobile,enum=tv,enum=other"`
+	ProfileID  string `json:"profile_id,omitempty" db:"-" jsonschema:"format=uuid"`
 }
 
 // Tokens answers login, refresh and profile selection.
 type Tokens struct {
 	AccessToken  string      `json:"access_token"`
-	TokenType    string      `json:"token_type"`
+	TokenType    string      `json:"token_type" jsonschema:"enum=Bearer"`
 	ExpiresIn    int         `json:"expires_in"`
 	RefreshToken string      `json:"refresh_token,omitempty"`
 	Session      SessionInfo `json:"session"`
@@ -191,9 +191,9 @@ type Tokens struct {
 
 // Session is a signed-in device as listed to its owner.
 type Session struct {
-	ID         string    `json:"id" db:"id"`
+	ID         string    `json:"id" db:"id" jsonschema:"format=uuid"`
 	DeviceName string    `json:"device_name" db:"device_name"`
-	DeviceKind string    `json:"device_kind" db:"device_kind"`
+	DeviceKind string    `json:"device_kind" db:"device_kind" jsonschema:"enum=web,enum=mobile,enum=tv,enum=other"`
 	IP         string    `json:"ip" db:"ip"`
 	UserAgent  string    `json:"user_agent" db:"user_agent"`
 	CreatedAt  time.Time `json:"created_at" db:"created_at"`
@@ -212,6 +212,9 @@ func validateDevice(d *Device) error {
 	}
 	if utf8.RuneCountInString(d.Name) > 100 {
 		errs = append(errs, apperr.FieldError{Field: "device.name", Code: "too_long", Message: "A device name has at most 100 characters."})
+	}
+	if fe := api.LineProblem("device.name", d.Name); fe != nil {
+		errs = append(errs, *fe)
 	}
 	if !deviceKinds[d.Kind] {
 		errs = append(errs, apperr.FieldError{Field: "device.kind", Code: "invalid", Message: "Must be web, mobile, tv or other."})

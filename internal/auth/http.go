@@ -77,10 +77,10 @@ type (
 // Routes mounts the routes.
 func (h *Handler) Routes(r api.Routes) {
 	r.Handle(api.Op{Method: "POST", Path: "/auth/login", ID: "login", Tag: "auth", Access: api.Public,
-		Summary: "Sign in with email and password; opens a session for the device.", Request: LoginInput{}, Response: Tokens{}}, h.handleLogin)
+		Summary: "Sign in with email and password; opens a session for the device.", Request: LoginInput{}, Response: Tokens{}, Example: LoginInput{Email: "viewer@example.com", Password: "correct horse battery staple", Device: Device{Name: "Living room TV", Kind: "tv"}}, Errors: []*apperr.Error{ErrInvalidCredentials, ErrLoginLocked}}, h.handleLogin)
 	r.Handle(api.Op{Method: "POST", Path: "/auth/refresh", ID: "refresh", Tag: "auth", Access: api.Public,
 		Summary: "Exchange a refresh token (in the body, or the sf_refresh cookie with the X-CSRF-Token header) for new tokens; the refresh token rotates, and reusing an old one signs the session out.",
-		Request: RefreshInput{}, Response: Tokens{}}, h.handleRefresh)
+		Request: RefreshInput{}, Response: Tokens{}, Errors: []*apperr.Error{ErrInvalidRefresh, ErrRefreshReused, ErrSessionRevoked, ErrCSRF}}, h.handleRefresh)
 	r.Handle(api.Op{Method: "POST", Path: "/auth/logout", ID: "logout", Tag: "auth", Access: api.User,
 		Summary: "Sign out this session."}, h.handleLogout)
 	r.Handle(api.Op{Method: "POST", Path: "/auth/profile", ID: "profileSelect", Tag: "auth", Access: api.User,
@@ -89,14 +89,14 @@ func (h *Handler) Routes(r api.Routes) {
 	r.Handle(api.Op{Method: "GET", Path: "/auth/sessions", ID: "sessionsList", Tag: "auth", Access: api.User,
 		Summary: "Signed-in devices.", Response: SessionList{}}, h.handleSessions)
 	r.Handle(api.Op{Method: "DELETE", Path: "/auth/sessions/{id}", ID: "sessionRevoke", Tag: "auth", Access: api.User,
-		Summary: "Sign out one device."}, h.handleRevoke)
+		Summary: "Sign out one device.", Errors: []*apperr.Error{ErrSessionNotFound}}, h.handleRevoke)
 	r.Handle(api.Op{Method: "DELETE", Path: "/auth/sessions", ID: "sessionsRevokeAll", Tag: "auth", Access: api.User,
 		Summary: "Sign out everywhere, this device included."}, h.handleRevokeAll)
 	r.Handle(api.Op{Method: "POST", Path: "/auth/password-reset", ID: "passwordResetRequest", Tag: "auth", Access: api.Public,
 		Summary: "Email a password reset link (the answer is the same whether or not the email has an account).",
-		Request: ResetRequest{}, Response: Accepted{}, Status: http.StatusAccepted}, h.handleResetRequest)
+		Request: ResetRequest{}, Response: Accepted{}, Status: http.StatusAccepted, Errors: []*apperr.Error{ErrResetLimited}}, h.handleResetRequest)
 	r.Handle(api.Op{Method: "POST", Path: "/auth/password-reset/confirm", ID: "passwordResetConfirm", Tag: "auth", Access: api.Public,
-		Summary: "Set a new password with a reset token; signs out every session.", Request: ResetConfirm{}}, h.handleResetConfirm)
+		Summary: "Set a new password with a reset token; signs out every session.", Request: ResetConfirm{}, Errors: []*apperr.Error{ErrResetTokenInvalid}}, h.handleResetConfirm)
 	r.Handle(api.Op{Method: "GET", Path: "/auth/jwks.json", ID: "jwks", Tag: "auth", Access: api.Public,
 		Summary: "The public keys that verify access tokens (JSON Web Key Set).", Response: token.JWKS{}}, h.handleJWKS)
 }

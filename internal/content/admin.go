@@ -15,7 +15,7 @@ import (
 // CreditInput puts a person in a title.
 type CreditInput struct {
 	PersonID  string `json:"person_id"`
-	Role      string `json:"role"`
+	Role      string `json:"role" jsonschema:"enum=actor,enum=director,enum=writer,enum=creator"`
 	Character string `json:"character,omitempty"`
 }
 
@@ -24,13 +24,13 @@ type CreditInput struct {
 // TitleInput (an explicit null clears an optional field).
 type TitleInput struct {
 	ExternalKey    *string       `json:"external_key,omitempty"`
-	Kind           string        `json:"kind"`
+	Kind           string        `json:"kind" jsonschema:"enum=movie,enum=series"`
 	Name           string        `json:"name"`
 	OriginalName   string        `json:"original_name,omitempty"`
 	Synopsis       string        `json:"synopsis,omitempty"`
 	ReleaseYear    *int          `json:"release_year,omitempty"`
 	RuntimeMinutes *int          `json:"runtime_minutes,omitempty"`
-	MaturityRating string        `json:"maturity_rating"`
+	MaturityRating string        `json:"maturity_rating" jsonschema:"enum=G,enum=PG,enum=PG-13,enum=R,enum=NC-17,enum=TV-Y,enum=TV-Y7,enum=TV-G,enum=TV-PG,enum=TV-14,enum=TV-MA"`
 	Languages      []string      `json:"languages,omitempty"`
 	Tags           []string      `json:"tags,omitempty"`
 	AvailableFrom  *time.Time    `json:"available_from,omitempty"`

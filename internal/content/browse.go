@@ -285,7 +285,7 @@ func (s *Service) Search(ctx context.Context, v Viewer, text string, f Filter) (
 type Suggestion struct {
 	ID   string `json:"id" db:"id"`
 	Name string `json:"name" db:"name"`
-	Kind string `json:"kind" db:"kind"`
+	Kind string `json:"kind" db:"kind" jsonschema:"enum=movie,enum=series"`
 	Year *int   `json:"year" db:"release_year"`
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/streamflix/streamflix/internal/platform/api"
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 )
 
@@ -106,39 +107,39 @@ type Image struct {
 // ImageSize is one rendition of an image.
 type ImageSize struct {
 	Width int    `json:"width"`
-	URL   string `json:"url"`
+	URL   string `json:"url" jsonschema:"format=uri-reference"`
 }
 
 // Genre is a category titles belong to.
 type Genre struct {
-	ID   string `json:"id"`
+	ID   string `json:"id" jsonschema:"format=uuid"`
 	Slug string `json:"slug"`
 	Name string `json:"name"`
 }
 
 // Person is someone in a title's cast or crew.
 type Person struct {
-	ID   string `json:"id"`
+	ID   string `json:"id" jsonschema:"format=uuid"`
 	Name string `json:"name"`
 }
 
 // Credit is a person's part in a title.
 type Credit struct {
-	PersonID  string `json:"person_id" db:"person_id"`
+	PersonID  string `json:"person_id" db:"person_id" jsonschema:"format=uuid"`
 	Name      string `json:"name" db:"name"`
-	Role      string `json:"role" db:"role"`
+	Role      string `json:"role" db:"role" jsonschema:"enum=actor,enum=director,enum=writer,enum=creator"`
 	Character string `json:"character,omitempty" db:"character"`
 	Position  int    `json:"position" db:"position"`
 }
 
 // Title is a title as it appears in lists.
 type Title struct {
-	ID             string  `json:"id"`
-	Kind           string  `json:"kind"`
+	ID             string  `json:"id" jsonschema:"format=uuid"`
+	Kind           string  `json:"kind" jsonschema:"enum=movie,enum=series"`
 	Name           string  `json:"name"`
 	Year           *int    `json:"year"`
 	Genres         []Genre `json:"genres"`
-	MaturityRating string  `json:"maturity_rating"`
+	MaturityRating string  `json:"maturity_rating" jsonschema:"enum=G,enum=PG,enum=PG-13,enum=R,enum=NC-17,enum=TV-Y,enum=TV-Y7,enum=TV-G,enum=TV-PG,enum=TV-14,enum=TV-MA"`
 	MaturityLevel  int     `json:"maturity_level"`
 	Artwork        Artwork `json:"artwork"`
 	Playable       bool    `json:"playable"`
@@ -146,8 +147,8 @@ type Title struct {
 
 // Episode is one episode of a season.
 type Episode struct {
-	ID             string  `json:"id"`
-	SeasonID       string  `json:"season_id"`
+	ID             string  `json:"id" jsonschema:"format=uuid"`
+	SeasonID       string  `json:"season_id" jsonschema:"format=uuid"`
 	Number         int     `json:"number"`
 	Name           string  `json:"name"`
 	Synopsis       string  `json:"synopsis"`
@@ -157,8 +158,8 @@ type Episode struct {
 
 // Season is one season of a series, with its episodes in order.
 type Season struct {
-	ID       string    `json:"id"`
-	TitleID  string    `json:"title_id"`
+	ID       string    `json:"id" jsonschema:"format=uuid"`
+	TitleID  string    `json:"title_id" jsonschema:"format=uuid"`
 	Number   int       `json:"number"`
 	Name     string    `json:"name"`
 	Synopsis string    `json:"synopsis"`
@@ -183,7 +184,7 @@ type TitleDetails struct {
 type AdminTitle struct {
 	TitleDetails
 	ExternalKey    *string    `json:"external_key"`
-	Status         string     `json:"status"`
+	Status         string     `json:"status" jsonschema:"enum=draft,enum=published"`
 	PublishedAt    *time.Time `json:"published_at"`
 	AvailableFrom  *time.Time `json:"available_from"`
 	AvailableUntil *time.Time `json:"available_until"`
@@ -321,6 +322,10 @@ func (f *fieldErrs) text(field, s string, max int) {
 func (f *fieldErrs) required(field, s string, max int) {
 	if strings.TrimSpace(s) == "" {
 		f.add(field, "required", "This field is required.")
+		return
+	}
+	if fe := api.LineProblem(field, s); fe != nil { // names are one line, without control or bidi characters
+		*f = append(*f, *fe)
 		return
 	}
 	f.text(field, s, max)

@@ -47,9 +47,9 @@ func (h *Handler) Routes(r api.Routes) {
 		Params: []api.Param{genreParam, kindParam, yearParam, langParam, api.LimitParam, api.CursorParam}}, h.handleTitles)
 	r.Handle(api.Op{Method: "GET", Path: "/titles/{id}", ID: "titleGet", Tag: "catalog", Access: api.Profile,
 		Summary:  "A title page: details, people, seasons and episodes, related titles. 404 when the profile may not see it. Cached; answers 304 to If-None-Match.",
-		Response: TitleDetails{}}, h.handleTitle)
+		Response: TitleDetails{}, Errors: []*apperr.Error{ErrTitleNotFound}}, h.handleTitle)
 	r.Handle(api.Op{Method: "GET", Path: "/titles/{id}/seasons", ID: "titleSeasons", Tag: "catalog", Access: api.Profile,
-		Summary: "A series' seasons with their episodes.", Response: SeasonList{}}, h.handleSeasons)
+		Summary: "A series' seasons with their episodes.", Response: SeasonList{}, Errors: []*apperr.Error{ErrTitleNotFound}}, h.handleSeasons)
 	r.Handle(api.Op{Method: "GET", Path: "/search", ID: "search", Tag: "catalog", Access: api.Profile,
 		Summary: "Full-text search over names, people, tags and synopsis, tolerant of typos.", Response: Page{},
 		Params: []api.Param{qParam, genreParam, kindParam, yearParam, langParam, api.LimitParam, api.CursorParam}}, h.handleSearch)
@@ -60,41 +60,41 @@ func (h *Handler) Routes(r api.Routes) {
 
 	// Operators.
 	r.Handle(api.Op{Method: "POST", Path: "/admin/titles", ID: "adminTitleCreate", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Add a title as a draft.", Request: TitleInput{}, Response: AdminTitle{}, Status: http.StatusCreated}, h.handleTitleCreate)
+		Summary: "Add a title as a draft.", Request: TitleInput{}, Response: AdminTitle{}, Status: http.StatusCreated, Errors: []*apperr.Error{ErrExternalKey}}, h.handleTitleCreate)
 	r.Handle(api.Op{Method: "GET", Path: "/admin/titles/{id}", ID: "adminTitleGet", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "A title whatever its status.", Response: AdminTitle{}}, h.handleAdminTitle)
+		Summary: "A title whatever its status.", Response: AdminTitle{}, Errors: []*apperr.Error{ErrTitleNotFound}}, h.handleAdminTitle)
 	r.Handle(api.Op{Method: "PATCH", Path: "/admin/titles/{id}", ID: "adminTitleUpdate", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Change a title: fields sent replace the current ones (null clears; genres and people replace the lists).",
-		Request: TitleInput{}, Response: AdminTitle{}}, h.handleTitleUpdate)
+		Request: TitleInput{}, Response: AdminTitle{}, Errors: []*apperr.Error{ErrTitleNotFound, ErrExternalKey}}, h.handleTitleUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/titles/{id}", ID: "adminTitleDelete", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Delete a title with its seasons and episodes."}, h.handleTitleDelete)
+		Summary: "Delete a title with its seasons and episodes.", Errors: []*apperr.Error{ErrTitleNotFound}}, h.handleTitleDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/titles/{id}/publish", ID: "adminTitlePublish", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Publish a title (viewers see it inside its availability window).", Response: AdminTitle{}}, h.publish(true))
+		Summary: "Publish a title (viewers see it inside its availability window).", Response: AdminTitle{}, Errors: []*apperr.Error{ErrTitleNotFound}}, h.publish(true))
 	r.Handle(api.Op{Method: "POST", Path: "/admin/titles/{id}/unpublish", ID: "adminTitleUnpublish", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Return a title to draft.", Response: AdminTitle{}}, h.publish(false))
+		Summary: "Return a title to draft.", Response: AdminTitle{}, Errors: []*apperr.Error{ErrTitleNotFound}}, h.publish(false))
 	r.Handle(api.Op{Method: "PUT", Path: "/admin/titles/{id}/artwork/{slot}", ID: "adminArtworkPut", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Upload a title's poster or backdrop (slot): the raw image as the body, JPEG, PNG, WebP or GIF, at most 10 MiB and 50 megapixels; " +
 			"a poster at least 342 px wide and portrait, a backdrop at least 780 px wide and landscape. The image is re-encoded as JPEG at standard widths " +
 			"and replaces the slot's image. 415 unsupported_image, 413 body_too_large, 422 invalid_image, image_too_large, image_too_small or bad_aspect_ratio.",
-		RequestTypes: []string{"image/jpeg", "image/png", "image/webp", "image/gif"}, Response: AdminTitle{}, MaxBody: MaxArtworkBytes}, h.handleArtworkPut)
+		RequestTypes: []string{"image/jpeg", "image/png", "image/webp", "image/gif"}, Response: AdminTitle{}, MaxBody: MaxArtworkBytes, Params: []api.Param{{Name: "slot", In: "path", Enum: []string{"poster", "backdrop"}, Description: "Which image: poster or backdrop."}}, Errors: []*apperr.Error{ErrTitleNotFound, ErrArtworkSlot, ErrUnsupportedType, ErrArtworkTooBig, ErrInvalidImage, ErrImageTooLarge}}, h.handleArtworkPut)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/titles/{id}/artwork/{slot}", ID: "adminArtworkDelete", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Remove a title's poster or backdrop (slot)."}, h.handleArtworkDelete)
+		Summary: "Remove a title's poster or backdrop (slot).", Params: []api.Param{{Name: "slot", In: "path", Enum: []string{"poster", "backdrop"}, Description: "Which image: poster or backdrop."}}, Errors: []*apperr.Error{ErrTitleNotFound, ErrArtworkSlot}}, h.handleArtworkDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/titles/{id}/seasons", ID: "adminSeasonCreate", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Add a season to a series.", Request: SeasonInput{}, Response: Season{}, Status: http.StatusCreated}, h.handleSeasonCreate)
+		Summary: "Add a season to a series.", Request: SeasonInput{}, Response: Season{}, Status: http.StatusCreated, Errors: []*apperr.Error{ErrTitleNotFound, ErrNotSeries, ErrSeasonTaken}}, h.handleSeasonCreate)
 	r.Handle(api.Op{Method: "GET", Path: "/admin/seasons/{id}", ID: "adminSeasonGet", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "A season with its episodes.", Response: Season{}}, h.handleSeasonGet)
+		Summary: "A season with its episodes.", Response: Season{}, Errors: []*apperr.Error{ErrSeasonNotFound}}, h.handleSeasonGet)
 	r.Handle(api.Op{Method: "PATCH", Path: "/admin/seasons/{id}", ID: "adminSeasonUpdate", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Change a season.", Request: SeasonInput{}, Response: Season{}}, h.handleSeasonUpdate)
+		Summary: "Change a season.", Request: SeasonInput{}, Response: Season{}, Errors: []*apperr.Error{ErrSeasonNotFound, ErrSeasonTaken}}, h.handleSeasonUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/seasons/{id}", ID: "adminSeasonDelete", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Delete a season and its episodes."}, h.handleSeasonDelete)
+		Summary: "Delete a season and its episodes.", Errors: []*apperr.Error{ErrSeasonNotFound}}, h.handleSeasonDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/seasons/{id}/episodes", ID: "adminEpisodeCreate", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Add an episode to a season.", Request: EpisodeInput{}, Response: Episode{}, Status: http.StatusCreated}, h.handleEpisodeCreate)
+		Summary: "Add an episode to a season.", Request: EpisodeInput{}, Response: Episode{}, Status: http.StatusCreated, Errors: []*apperr.Error{ErrSeasonNotFound, ErrEpisodeTaken}}, h.handleEpisodeCreate)
 	r.Handle(api.Op{Method: "GET", Path: "/admin/episodes/{id}", ID: "adminEpisodeGet", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "An episode.", Response: Episode{}}, h.handleEpisodeGet)
+		Summary: "An episode.", Response: Episode{}, Errors: []*apperr.Error{ErrEpisodeNotFound}}, h.handleEpisodeGet)
 	r.Handle(api.Op{Method: "PATCH", Path: "/admin/episodes/{id}", ID: "adminEpisodeUpdate", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Change an episode.", Request: EpisodeInput{}, Response: Episode{}}, h.handleEpisodeUpdate)
+		Summary: "Change an episode.", Request: EpisodeInput{}, Response: Episode{}, Errors: []*apperr.Error{ErrEpisodeNotFound, ErrEpisodeTaken}}, h.handleEpisodeUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/episodes/{id}", ID: "adminEpisodeDelete", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Delete an episode."}, h.handleEpisodeDelete)
+		Summary: "Delete an episode.", Errors: []*apperr.Error{ErrEpisodeNotFound}}, h.handleEpisodeDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/catalog/import", ID: "adminCatalogImport", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Import a catalog file (format streamflix.catalog, version 1; at most 64 MiB, read as a stream): genres by slug, then titles by " +
 			"external_key, created or updated in place, each whole or not at all. Answers 200 with counts and the errors of rows left out.",
@@ -104,17 +104,17 @@ func (h *Handler) Routes(r api.Routes) {
 		Summary:  "The whole catalog as a catalog file (the import format), streamed from one consistent snapshot.",
 		Response: CatalogFile{}, Stream: true}, h.handleExport)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/genres", ID: "adminGenreCreate", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Add a genre.", Request: GenreInput{}, Response: Genre{}, Status: http.StatusCreated}, h.handleGenreCreate)
+		Summary: "Add a genre.", Request: GenreInput{}, Response: Genre{}, Status: http.StatusCreated, Errors: []*apperr.Error{ErrGenreTaken}}, h.handleGenreCreate)
 	r.Handle(api.Op{Method: "PATCH", Path: "/admin/genres/{id}", ID: "adminGenreUpdate", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Change a genre.", Request: GenreInput{}, Response: Genre{}}, h.handleGenreUpdate)
+		Summary: "Change a genre.", Request: GenreInput{}, Response: Genre{}, Errors: []*apperr.Error{ErrGenreNotFound, ErrGenreTaken}}, h.handleGenreUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/genres/{id}", ID: "adminGenreDelete", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Delete a genre."}, h.handleGenreDelete)
+		Summary: "Delete a genre.", Errors: []*apperr.Error{ErrGenreNotFound}}, h.handleGenreDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/people", ID: "adminPersonCreate", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Add a person.", Request: PersonInput{}, Response: Person{}, Status: http.StatusCreated}, h.handlePersonCreate)
 	r.Handle(api.Op{Method: "PATCH", Path: "/admin/people/{id}", ID: "adminPersonUpdate", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Rename a person.", Request: PersonInput{}, Response: Person{}}, h.handlePersonUpdate)
+		Summary: "Rename a person.", Request: PersonInput{}, Response: Person{}, Errors: []*apperr.Error{ErrPersonNotFound}}, h.handlePersonUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/people/{id}", ID: "adminPersonDelete", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Delete a person."}, h.handlePersonDelete)
+		Summary: "Delete a person.", Errors: []*apperr.Error{ErrPersonNotFound}}, h.handlePersonDelete)
 }
 
 func viewer(r *http.Request) Viewer {

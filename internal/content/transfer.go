@@ -62,16 +62,16 @@ type CatalogFile struct {
 // uploaded or generated per title, and an import leaves them as they are.
 type CatalogTitle struct {
 	ExternalKey    string          `json:"external_key"`
-	Kind           string          `json:"kind"`
+	Kind           string          `json:"kind" jsonschema:"enum=movie,enum=series"`
 	Name           string          `json:"name"`
 	OriginalName   string          `json:"original_name,omitempty"`
 	Synopsis       string          `json:"synopsis,omitempty"`
 	ReleaseYear    *int            `json:"release_year,omitempty"`
 	RuntimeMinutes *int            `json:"runtime_minutes,omitempty"`
-	MaturityRating string          `json:"maturity_rating"`
+	MaturityRating string          `json:"maturity_rating" jsonschema:"enum=G,enum=PG,enum=PG-13,enum=R,enum=NC-17,enum=TV-Y,enum=TV-Y7,enum=TV-G,enum=TV-PG,enum=TV-14,enum=TV-MA"`
 	Languages      []string        `json:"languages,omitempty"`
 	Tags           []string        `json:"tags,omitempty"`
-	Status         string          `json:"status,omitempty"`
+	Status         string          `json:"status,omitempty" jsonschema:"enum=draft,enum=published"`
 	AvailableFrom  *time.Time      `json:"available_from,omitempty"`
 	AvailableUntil *time.Time      `json:"available_until,omitempty"`
 	VideoID        *string         `json:"video_id,omitempty"`
@@ -85,7 +85,7 @@ type CatalogTitle struct {
 // billing order (default: the credit's place in the list).
 type CatalogCredit struct {
 	Name      string `json:"name"`
-	Role      string `json:"role"`
+	Role      string `json:"role" jsonschema:"enum=actor,enum=director,enum=writer,enum=creator"`
 	Character string `json:"character,omitempty"`
 	Position  *int   `json:"position,omitempty"`
 }

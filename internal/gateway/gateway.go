@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamflix/streamflix/internal/platform/api"
+	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/cache"
 	"github.com/streamflix/streamflix/internal/platform/config"
 	"github.com/streamflix/streamflix/internal/platform/metrics"
@@ -137,7 +138,8 @@ const MediaPrefix = "/media/"
 func (g *Gateway) MountMedia(h http.Handler) {
 	op := api.Op{Method: http.MethodGet, Path: MediaPrefix + "{path}", ID: "media", Tag: "media", ContentType: "application/octet-stream",
 		Summary: "A stored media object (path may hold slashes) with its own Content-Type; Range and conditional requests; " +
-			"content-addressed objects are cacheable for a year (immutable). 404 problem+json (media_not_found) when missing."}
+			"content-addressed objects are cacheable for a year (immutable). 404 problem+json (media_not_found) when missing.",
+		Errors: []*apperr.Error{{Kind: apperr.NotFound, Code: "media_not_found"}}}
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		g.root.Method(m, MediaPrefix+"*", h)
 		o := op
@@ -191,7 +193,7 @@ func (g *Gateway) cors() func(http.Handler) http.Handler {
 
 // Health is /healthz's body.
 type Health struct {
-	Status  string `json:"status"`
+	Status  string `json:"status" jsonschema:"enum=ok"`
 	Version string `json:"version"`
 }
 
@@ -203,7 +205,7 @@ func (g *Gateway) handleHealthz(w http.ResponseWriter, r *http.Request) {
 // Readiness is /readyz's body: the overall status and each check's result
 // ("ok" or the error), plus facts such as the cache backend in use.
 type Readiness struct {
-	Status string            `json:"status"`
+	Status string            `json:"status" jsonschema:"enum=ready,enum=draining,enum=not_ready"`
 	Checks map[string]string `json:"checks"`
 	Info   map[string]string `json:"info,omitempty"`
 }

@@ -115,6 +115,12 @@ func (g *Gateway) begin(next http.Handler) http.Handler {
 		st.idHeader[0] = id
 		w.Header()["X-Request-Id"] = st.idHeader[:]
 		r = r.WithContext(st)
+		if headerBytes(r) > MaxHeaderBytes {
+			// Answered here rather than by net/http, whose 431 is plain text.
+			w.Header().Set("Connection", "close")
+			api.WriteError(w, r, api.ErrHeadersTooLarge)
+			return
+		}
 
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		g.metrics.InFlight().Inc()
@@ -159,6 +165,27 @@ func (g *Gateway) begin(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(ww, r)
 	})
+}
+
+// MaxHeaderBytes is the most a request's line and headers may take; a
+// larger request answers 431 request_headers_too_large as problem+json.
+// The server's own limit (ServerMaxHeaderBytes) sits well above it, so
+// that net/http, whose answer is plain text, only turns away requests far
+// past it.
+const MaxHeaderBytes = 64 << 10
+
+// ServerMaxHeaderBytes is http.Server.MaxHeaderBytes for the gateway.
+const ServerMaxHeaderBytes = 1 << 20
+
+// headerBytes is about what the request line and headers took on the wire.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len(r.Host) + 8
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 // clientIP is the peer address, or, when the peer is a trusted proxy, the

@@ -11,6 +11,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/streamflix/streamflix/internal/platform/api"
+	"github.com/streamflix/streamflix/internal/platform/apperr"
 )
 
 // Heartbeat is how often an idle SSE stream gets a comment line, so that
@@ -55,9 +56,9 @@ func (h *Handler) Routes(r api.Routes) {
 		Summary: "Mark every notification read.", Response: ReadAll{}}, h.handleReadAll)
 	r.Handle(api.Op{Method: "POST", Path: "/notifications/{id}/read", ID: "notificationRead", Tag: tag, Access: api.User,
 		Summary: "Mark one notification read.", Params: []api.Param{{Name: "id", In: "path", Required: true}},
-		Response: Notification{}}, h.handleRead)
+		Response: Notification{}, Errors: []*apperr.Error{ErrNotificationNotFound}}, h.handleRead)
 	r.Handle(api.Op{Method: "DELETE", Path: "/notifications/{id}", ID: "notificationDelete", Tag: tag, Access: api.User,
-		Summary: "Delete one notification.", Params: []api.Param{{Name: "id", In: "path", Required: true}}}, h.handleDelete)
+		Summary: "Delete one notification.", Params: []api.Param{{Name: "id", In: "path", Required: true}}, Errors: []*apperr.Error{ErrNotificationNotFound}}, h.handleDelete)
 	r.Handle(api.Op{Method: "GET", Path: "/notification-preferences", ID: "notificationPreferencesGet", Tag: tag, Access: api.User,
 		Summary: "Which notifications reach the user, per kind and channel (email, in_app).", Response: Preferences{}}, h.handlePrefsGet)
 	r.Handle(api.Op{Method: "PUT", Path: "/notification-preferences", ID: "notificationPreferencesPut", Tag: tag, Access: api.User,
@@ -65,10 +66,10 @@ func (h *Handler) Routes(r api.Routes) {
 		Request: PreferencesUpdate{}, Response: Preferences{}}, h.handlePrefsPut)
 	tokenParam := []api.Param{{Name: "token", Required: true, Description: "The token from the email's unsubscribe link."}}
 	r.Handle(api.Op{Method: "GET", Path: "/unsubscribe", ID: "unsubscribeCheck", Tag: tag, Access: api.Public,
-		Summary: "What an unsubscribe link will turn off.", Params: tokenParam, Response: Unsubscription{}}, h.handleUnsubscribeGet)
+		Summary: "What an unsubscribe link will turn off.", Params: tokenParam, Response: Unsubscription{}, Errors: []*apperr.Error{ErrUnsubscribeToken}}, h.handleUnsubscribeGet)
 	r.Handle(api.Op{Method: "POST", Path: "/unsubscribe", ID: "unsubscribe", Tag: tag, Access: api.Public,
 		Summary: "One-click unsubscribe (RFC 8058): turn that kind of email off, without signing in.", Params: tokenParam,
-		Response: Unsubscription{}}, h.handleUnsubscribePost)
+		Response: Unsubscription{}, Errors: []*apperr.Error{ErrUnsubscribeToken}}, h.handleUnsubscribePost)
 	r.Handle(api.Op{Method: "GET", Path: "/admin/notifications/failed", ID: "adminNotificationsFailed", Tag: "platform", Access: api.Admin,
 		Summary: "Email deliveries that failed for good, newest first. Retry one with POST /api/v1/admin/jobs/{job_id}/retry.",
 		Params:  []api.Param{api.LimitParam, api.CursorParam}, Response: DeliveryPage{}}, h.handleFailed)

@@ -22,7 +22,7 @@ const inboxChannel = "notify_inbox"
 
 // Notification is one entry of a user's in-app inbox.
 type Notification struct {
-	ID    string            `json:"id"`
+	ID    string            `json:"id" jsonschema:"format=uuid"`
 	Kind  Kind              `json:"kind"`
 	Title string            `json:"title"`
 	Body  string            `json:"body"`

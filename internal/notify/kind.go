@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+
+	"github.com/invopop/jsonschema"
 )
 
 // Kind names a notification: what happened, and so which templates render
@@ -118,4 +120,15 @@ func checkKinds(specs map[Kind]kindSpec) error {
 // absolute http or https.
 func isLinkField(name string) bool {
 	return name == "link" || len(name) > 5 && name[len(name)-5:] == "_link"
+}
+
+// JSONSchema describes a Kind in the OpenAPI document as a string with
+// every known kind as its enum, so the document lists kinds other
+// modules register (billing's) without a hand-kept copy.
+func (Kind) JSONSchema() *jsonschema.Schema {
+	s := &jsonschema.Schema{Type: "string"}
+	for _, k := range Kinds() {
+		s.Enum = append(s.Enum, string(k))
+	}
+	return s
 }

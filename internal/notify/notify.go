@@ -387,7 +387,7 @@ func (r Request) validate() (EmailArgs, error) {
 type Delivery struct {
 	ID        string     `json:"id"`
 	JobID     int64      `json:"job_id"`
-	Kind      string     `json:"kind"`
+	Kind      Kind       `json:"kind"`
 	UserID    string     `json:"user_id,omitempty"`
 	To        string     `json:"to"`
 	Subject   string     `json:"subject"`

@@ -170,7 +170,7 @@ func (s *Service) unsubscribeURL(ctx context.Context, userID string, k Kind) (st
 type Unsubscription struct {
 	Kind Kind `json:"kind"`
 	// Channel is always "email".
-	Channel string `json:"channel"`
+	Channel string `json:"channel" jsonschema:"enum=email"`
 	// Subscribed is whether the email is on now.
 	Subscribed bool   `json:"subscribed"`
 	Message    string `json:"message"`

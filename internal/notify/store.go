@@ -194,7 +194,7 @@ func nullString(s string) sql.NullString {
 
 // delivery is the operators' view of the row.
 func (d deliveryRow) delivery() Delivery {
-	out := Delivery{ID: d.ID, JobID: d.JobID, Kind: d.Kind, UserID: d.UserID.String, To: d.ToAddress, Subject: d.Subject,
+	out := Delivery{ID: d.ID, JobID: d.JobID, Kind: Kind(d.Kind), UserID: d.UserID.String, To: d.ToAddress, Subject: d.Subject,
 		MessageID: d.MessageID, Status: d.Status, Attempts: d.Attempts, Error: d.Error.String,
 		CreatedAt: d.CreatedAt.UTC(), UpdatedAt: d.UpdatedAt.UTC()}
 	if d.SentAt.Valid {

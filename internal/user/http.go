@@ -53,31 +53,31 @@ type (
 func (h *Handler) Routes(r api.Routes) {
 	r.Handle(api.Op{Method: "POST", Path: "/accounts", ID: "signUp", Tag: "accounts", Access: api.Public,
 		Summary: "Sign up with email and password; sends a verification email. The first profile is made with the account.",
-		Request: SignUpInput{}, Response: Account{}, Status: http.StatusCreated}, h.handleSignUp)
+		Request: SignUpInput{}, Response: Account{}, Status: http.StatusCreated, Errors: []*apperr.Error{ErrEmailTaken}}, h.handleSignUp)
 	r.Handle(api.Op{Method: "GET", Path: "/account", ID: "accountGet", Tag: "accounts", Access: api.User,
 		Summary: "The signed-in account.", Response: Account{}}, h.handleAccountGet)
 	r.Handle(api.Op{Method: "PATCH", Path: "/account", ID: "accountUpdate", Tag: "accounts", Access: api.User,
 		Summary: "Change the email address (confirmed by password); the change takes effect when the link sent to the new address is used.",
-		Request: AccountPatch{}, Response: Accepted{}, Status: http.StatusAccepted}, h.handleAccountPatch)
+		Request: AccountPatch{}, Response: Accepted{}, Status: http.StatusAccepted, Errors: []*apperr.Error{ErrKidsProfileDenied, ErrEmailTaken}}, h.handleAccountPatch)
 	r.Handle(api.Op{Method: "DELETE", Path: "/account", ID: "accountDelete", Tag: "accounts", Access: api.User,
-		Summary: "Delete the account and its personal data, confirmed by password.", Request: PasswordConfirm{}}, h.handleAccountDelete)
+		Summary: "Delete the account and its personal data, confirmed by password.", Request: PasswordConfirm{}, Errors: []*apperr.Error{ErrKidsProfileDenied}}, h.handleAccountDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/account/email-verification", ID: "emailVerificationResend", Tag: "accounts", Access: api.User,
-		Summary: "Send the verification email again.", Response: Accepted{}, Status: http.StatusAccepted}, h.handleResend)
+		Summary: "Send the verification email again.", Response: Accepted{}, Status: http.StatusAccepted, Errors: []*apperr.Error{ErrAlreadyVerified}}, h.handleResend)
 	r.Handle(api.Op{Method: "POST", Path: "/account/verify-email", ID: "emailVerify", Tag: "accounts", Access: api.Public,
-		Summary: "Use the token from a verification link.", Request: VerifyEmailInput{}, Response: Account{}}, h.handleVerify)
+		Summary: "Use the token from a verification link.", Request: VerifyEmailInput{}, Response: Account{}, Errors: []*apperr.Error{ErrTokenInvalid}}, h.handleVerify)
 	r.Handle(api.Op{Method: "POST", Path: "/account/password", ID: "passwordChange", Tag: "accounts", Access: api.User,
-		Summary: "Change the password; signs out every other session.", Request: PasswordChange{}}, h.handlePasswordChange)
+		Summary: "Change the password; signs out every other session.", Request: PasswordChange{}, Errors: []*apperr.Error{ErrKidsProfileDenied}}, h.handlePasswordChange)
 
 	r.Handle(api.Op{Method: "GET", Path: "/profiles", ID: "profilesList", Tag: "profiles", Access: api.User,
 		Summary: "The account's profiles.", Response: ProfileList{}}, h.handleProfilesList)
 	r.Handle(api.Op{Method: "POST", Path: "/profiles", ID: "profileCreate", Tag: "profiles", Access: api.User,
-		Summary: "Add a profile (at most 5).", Request: ProfileInput{}, Response: Profile{}, Status: http.StatusCreated}, h.handleProfileCreate)
+		Summary: "Add a profile (at most 5).", Request: ProfileInput{}, Response: Profile{}, Status: http.StatusCreated, Errors: []*apperr.Error{ErrKidsProfileDenied, ErrProfileLimit, ErrProfileNameTaken}}, h.handleProfileCreate)
 	r.Handle(api.Op{Method: "GET", Path: "/profiles/{id}", ID: "profileGet", Tag: "profiles", Access: api.User,
-		Summary: "One profile.", Response: Profile{}}, h.handleProfileGet)
+		Summary: "One profile.", Response: Profile{}, Errors: []*apperr.Error{ErrProfileNotFound}}, h.handleProfileGet)
 	r.Handle(api.Op{Method: "PATCH", Path: "/profiles/{id}", ID: "profileUpdate", Tag: "profiles", Access: api.User,
-		Summary: `Change a profile; "pin": "" removes its PIN; a profile with a PIN needs current_pin.`, Request: ProfilePatch{}, Response: Profile{}}, h.handleProfileUpdate)
+		Summary: `Change a profile; "pin": "" removes its PIN; a profile with a PIN needs current_pin.`, Request: ProfilePatch{}, Response: Profile{}, Errors: []*apperr.Error{ErrKidsProfileDenied, ErrProfileNotFound, ErrProfileNameTaken, ErrPINRequired, ErrWrongPIN, ErrPINLocked}}, h.handleProfileUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/profiles/{id}", ID: "profileDelete", Tag: "profiles", Access: api.User,
-		Summary: "Delete a profile (with current_pin if it has a PIN).", Request: PINConfirm{}}, h.handleProfileDelete)
+		Summary: "Delete a profile (with current_pin if it has a PIN).", Request: PINConfirm{}, BodyOptional: true, Errors: []*apperr.Error{ErrKidsProfileDenied, ErrProfileNotFound, ErrLastProfile, ErrPINRequired, ErrWrongPIN, ErrPINLocked}}, h.handleProfileDelete)
 }
 
 // adult refuses kids profiles: they cannot manage the account or profiles.

@@ -6,12 +6,12 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/streamflix/streamflix/internal/platform/api"
 	"github.com/streamflix/streamflix/internal/platform/apperr"
 	"github.com/streamflix/streamflix/internal/platform/pg"
 )
@@ -63,7 +63,7 @@ func validateProfileFields(name, language, avatar string) error {
 		errs = append(errs, apperr.FieldError{Field: "name", Code: "required", Message: "Give the profile a name."})
 	case n > 40:
 		errs = append(errs, apperr.FieldError{Field: "name", Code: "too_long", Message: "A profile name has at most 40 characters."})
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+	case api.LineProblem("name", name) != nil:
 		errs = append(errs, apperr.FieldError{Field: "name", Code: "invalid", Message: "A profile name cannot hold control characters."})
 	}
 	if !languageRe.MatchString(language) {

@@ -52,16 +52,16 @@ const (
 
 // Account is a streamflix account.
 type Account struct {
-	ID            string    `json:"id"`
-	Email         string    `json:"email"`
+	ID            string    `json:"id" jsonschema:"format=uuid"`
+	Email         string    `json:"email" jsonschema:"format=email"`
 	EmailVerified bool      `json:"email_verified"`
-	Roles         []string  `json:"roles"`
+	Roles         []string  `json:"roles" jsonschema:"enum=viewer,enum=admin"`
 	CreatedAt     time.Time `json:"created_at"`
 }
 
 // Profile is one person's profile within an account.
 type Profile struct {
-	ID            string    `json:"id"`
+	ID            string    `json:"id" jsonschema:"format=uuid"`
 	Name          string    `json:"name"`
 	Kids          bool      `json:"kids"`
 	MaturityLevel int       `json:"maturity_level"`
@@ -181,7 +181,7 @@ func NormalizeEmail(field, email string) (addr, key string, err error) {
 
 // SignUpInput is what a new viewer gives.
 type SignUpInput struct {
-	Email    string `json:"email"`
+	Email    string `json:"email" jsonschema:"format=email,example=viewer@example.com"`
 	Password string `json:"password"`
 	// Name of the first profile (default: the email's local part).
 	Name     string `json:"name,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -68,12 +69,12 @@ func PrincipalFrom(ctx context.Context) *Principal {
 
 // Problem is the body of every error response (RFC 9457).
 type Problem struct {
-	Type      string              `json:"type"`
+	Type      string              `json:"type" jsonschema:"format=uri"`
 	Title     string              `json:"title"`
 	Status    int                 `json:"status"`
 	Detail    string              `json:"detail"`
 	Code      string              `json:"code"`
-	Instance  string              `json:"instance,omitempty"`
+	Instance  string              `json:"instance,omitempty" jsonschema:"format=uri-reference"`
 	RequestID string              `json:"request_id,omitempty"`
 	Errors    []apperr.FieldError `json:"errors,omitempty"`
 }
@@ -127,9 +128,9 @@ var (
 )
 
 // Decode reads a JSON object from r's body into dst. It rejects other
-// content types (415), bodies over the route's limit (413), malformed JSON
-// and trailing data (400), and unknown fields or wrong types (422, naming
-// the field).
+// content types (415), bodies over the route's limit (413), malformed JSON,
+// trailing data and bytes that are not UTF-8 (400), and unknown fields,
+// wrong types and strings holding NUL (422, naming the field).
 func Decode(r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -137,17 +138,23 @@ func Decode(r *http.Request, dst any) error {
 			return ErrUnsupportedType
 		}
 	}
-	dec := json.NewDecoder(r.Body)
+	dec := json.NewDecoder(&utf8Reader{r: r.Body})
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return ErrBodyTooLarge
+		case errors.Is(err, errNotUTF8):
+			return ErrInvalidUTF8
 		}
 		return apperr.BadRequest("malformed_json", "The request body must hold a single JSON object.")
+	}
+	if field, ok := nulField(reflect.ValueOf(dst), ""); ok {
+		return apperr.Validation(apperr.FieldError{Field: field, Code: "invalid_characters", Message: "Must not contain NUL characters."})
 	}
 	return nil
 }
@@ -159,6 +166,8 @@ func decodeError(err error) error {
 	switch {
 	case errors.As(err, &mbe):
 		return ErrBodyTooLarge
+	case errors.Is(err, errNotUTF8):
+		return ErrInvalidUTF8
 	case errors.Is(err, io.EOF):
 		return apperr.BadRequest("empty_body", "The request body is empty; send a JSON object.")
 	case errors.As(err, &syn), errors.Is(err, io.ErrUnexpectedEOF):

@@ -32,7 +32,11 @@ type Param struct {
 	In          string // "query" (default), "path" or "header"
 	Description string
 	Type        string // "string" (default), "integer", "boolean"
-	Required    bool
+	// Format is the JSON Schema format of the value ("uuid", "date-time").
+	Format string
+	// Enum lists the values accepted, when they are a closed set.
+	Enum     []string
+	Required bool
 }
 
 // Op describes one route: how it is served, who may call it, and what the
@@ -60,6 +64,24 @@ type Op struct {
 	MaxBody int64
 	// Stream marks long-lived responses (SSE, media) exempt from the request timeout.
 	Stream bool
+	// BodyOptional marks Request as optional: the route also accepts no
+	// body at all (by default a Request body is required).
+	BodyOptional bool
+	// Example is a sample request body (a value of Request's type) shown in
+	// the document; without it one is made from the schema.
+	Example any
+	// Errors lists the errors the route may answer beyond those implied by
+	// its Access, parameters and body (401, 403, 413, 415, 422, 429 and the
+	// like are added by the document itself); the document lists each under
+	// its status with its code.
+	Errors []*apperr.Error
+	// Deprecated marks a route being retired: the document says so, and the
+	// route keeps working at least until the sunset the summary names.
+	Deprecated bool
+
+	// routed is set for ops served through a Router (behind the /api
+	// middleware: rate limits, authentication, the text check).
+	routed bool
 }
 
 // FullPath is the route's path as served, base included.
@@ -101,8 +123,10 @@ func (r *Router) Handle(op Op, h http.HandlerFunc) {
 			op.Status = http.StatusNoContent
 		}
 	}
+	op.routed = true
 	var handler http.Handler = h
 	handler = requireAccess(op.Access, handler)
+	handler = checkText(handler)
 	if r.Wrap != nil {
 		handler = r.Wrap(op, handler)
 	}

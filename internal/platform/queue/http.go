@@ -32,7 +32,7 @@ func NewAdmin(q *Queue, db *sqlx.DB) *Admin { return &Admin{q: q, db: db} }
 type Count struct {
 	Queue string `json:"queue" db:"queue"`
 	Kind  string `json:"kind" db:"kind"`
-	State string `json:"state" db:"state"`
+	State string `json:"state" db:"state" jsonschema:"enum=available,enum=cancelled,enum=completed,enum=discarded,enum=pending,enum=retryable,enum=running,enum=scheduled"`
 	Count int64  `json:"count" db:"count"`
 }
 
@@ -41,7 +41,7 @@ type Job struct {
 	ID          int64      `json:"id"`
 	Queue       string     `json:"queue"`
 	Kind        string     `json:"kind"`
-	State       string     `json:"state"`
+	State       string     `json:"state" jsonschema:"enum=available,enum=cancelled,enum=completed,enum=discarded,enum=pending,enum=retryable,enum=running,enum=scheduled"`
 	Attempt     int        `json:"attempt"`
 	MaxAttempts int        `json:"max_attempts"`
 	CreatedAt   time.Time  `json:"created_at"`
@@ -74,9 +74,9 @@ func (a *Admin) Routes(r api.Routes) {
 		Params:   []api.Param{{Name: "state"}, {Name: "queue"}, {Name: "kind"}, api.LimitParam, api.CursorParam},
 		Response: JobsPage{}}, a.handleList)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/jobs/{id}/retry", ID: "adminJobRetry", Tag: "platform", Access: api.Admin,
-		Summary: "Run a job again now (a failed, discarded, cancelled or completed one).", Response: Job{}}, a.handleRetry)
+		Summary: "Run a job again now (a failed, discarded, cancelled or completed one).", Response: Job{}, Params: []api.Param{{Name: "id", In: "path", Type: "integer", Description: "The job's id."}}, Errors: []*apperr.Error{ErrJobNotFound, ErrJobRunning}}, a.handleRetry)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/jobs/{id}/cancel", ID: "adminJobCancel", Tag: "platform", Access: api.Admin,
-		Summary: "Cancel a job that has not finished.", Response: Job{}}, a.handleCancel)
+		Summary: "Cancel a job that has not finished.", Response: Job{}, Params: []api.Param{{Name: "id", In: "path", Type: "integer", Description: "The job's id."}}, Errors: []*apperr.Error{ErrJobNotFound}}, a.handleCancel)
 }
 
 // Counts returns job counts grouped by queue, kind and state.

@@ -1,4 +1,4 @@
-import type { FieldError, Problem } from './types'
+import type { FieldError, Problem } from './models'
 
 export const API_BASE = '/api/v1'
 
@@ -32,15 +32,11 @@ export class ApiError extends Error {
   }
 }
 
-// problemError turns an error response into an ApiError.
-export async function problemError(resp: Response): Promise<ApiError> {
+// apiErrorFrom turns an error response whose body has been parsed (body:
+// the problem, or whatever else came back) into an ApiError.
+export function apiErrorFrom(resp: Response, body: unknown): ApiError {
   const retryAfter = Number(resp.headers.get('Retry-After')) || undefined
-  let p: Partial<Problem> = {}
-  try {
-    p = (await resp.json()) as Partial<Problem>
-  } catch {
-    // not JSON (a proxy's error page): fall back to the status
-  }
+  const p: Partial<Problem> = body && typeof body === 'object' ? (body as Partial<Problem>) : {}
   return new ApiError(
     resp.status,
     p.code ?? (resp.status >= 500 ? 'server_error' : 'http_' + resp.status),
@@ -49,6 +45,17 @@ export async function problemError(resp: Response): Promise<ApiError> {
     p.request_id ?? resp.headers.get('X-Request-Id') ?? undefined,
     retryAfter,
   )
+}
+
+// problemError turns an error response into an ApiError.
+export async function problemError(resp: Response): Promise<ApiError> {
+  let body: unknown
+  try {
+    body = await resp.json()
+  } catch {
+    // not JSON (a proxy's error page): fall back to the status
+  }
+  return apiErrorFrom(resp, body)
 }
 
 export const offlineError = () =>

@@ -4,7 +4,7 @@ import { api, tokens } from './client'
 const json = (body: object, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } })
 const problem = (status: number, code: string) =>
   new Response(JSON.stringify({ status, code, detail: code, title: '', type: '' }), { status, headers: { 'Content-Type': 'application/problem+json' } })
-const tokensBody = (access: string) => ({ access_token: access, token_type: 'Bearer', expires_in: 900, session: { id: 's1', device_name: 'x', device_kind: 'web', profile_id: 'p1' } })
+const tokensBody = (access: string) => ({ access_token: access, token_type: 'Bearer' as const, expires_in: 900, session: { id: 's1', device_name: 'x', device_kind: 'web' as const, profile_id: 'p1' } })
 
 describe('api', () => {
   beforeEach(() => {

@@ -1,5 +1,6 @@
+import { client, unwrap, type Result } from '../api/client'
 import { ApiError, send, type RequestOptions } from '../api/http'
-import type { Tokens } from '../api/types'
+import type { Tokens } from '../api/models'
 import { TokenManager, browserChannel, browserLocks } from './tokens'
 
 // The API sets sf_refresh (httpOnly: invisible here) and sf_csrf, which
@@ -15,27 +16,40 @@ export function csrfToken(): string {
 export const hasSession = () => csrfToken() !== ''
 
 export function refreshWithCookie(): Promise<Tokens> {
-  return send<Tokens>('/auth/refresh', { method: 'POST', body: {}, headers: { 'X-CSRF-Token': csrfToken() } })
+  return unwrap(client.POST('/api/v1/auth/refresh', { body: {}, headers: { 'X-CSRF-Token': csrfToken() } }))
 }
 
 export const tokens = new TokenManager({ refresh: refreshWithCookie, locks: browserLocks(), channel: browserChannel() })
 
 const signedOutError = () => new ApiError(401, 'signed_out', 'You are signed out. Sign in again.')
 
-// api calls the API as the signed-in user: it uses the access token, gets a
-// new one when it has expired, and retries a refused request once after a
-// refresh. A refresh the server refuses signs out (tokens' state changes).
-export async function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+// withToken runs fn with the signed-in user's access token: it gets a new
+// one when it has expired, and runs fn once more after a refresh when the
+// token is refused (401). A refresh the server refuses signs out (tokens'
+// state changes).
+async function withToken<T>(fn: (token: string) => Promise<T>): Promise<T> {
   const token = tokens.token ?? (await tokens.refresh(null))
   if (!token) throw signedOutError()
   try {
-    return await send<T>(path, { ...opts, token })
+    return await fn(token)
   } catch (e) {
     if (!(e instanceof ApiError) || e.status !== 401) throw e
     const fresh = await tokens.refresh(token)
     if (!fresh) throw e
-    return send<T>(path, { ...opts, token: fresh })
+    return fn(fresh)
   }
+}
+
+// call makes a typed API call as the signed-in user and returns its data
+// (it throws ApiError): call((headers) => client.GET('/api/v1/profiles', { headers })).
+export function call<T>(fn: (headers: { Authorization: string }) => Promise<Result<T>>): Promise<T> {
+  return withToken((token) => unwrap(fn({ Authorization: 'Bearer ' + token })))
+}
+
+// api calls the API as the signed-in user by path under /api/v1, untyped;
+// the app uses call, with the typed client.
+export function api<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  return withToken((token) => send<T>(path, { ...opts, token }))
 }
 
 // deviceName names this browser in the list of signed-in devices.
@@ -68,10 +82,7 @@ export function deviceName(ua = navigator.userAgent): string {
 }
 
 export async function signIn(email: string, password: string): Promise<void> {
-  const t = await send<Tokens>('/auth/login', {
-    method: 'POST',
-    body: { email, password, device: { name: deviceName(), kind: 'web' }, cookie: true },
-  })
+  const t = await unwrap(client.POST('/api/v1/auth/login', { body: { email, password, device: { name: deviceName(), kind: 'web' }, cookie: true } }))
   tokens.accept(t)
 }
 
@@ -81,7 +92,7 @@ export async function signIn(email: string, password: string): Promise<void> {
 export async function signOut(): Promise<void> {
   try {
     const token = tokens.token ?? (await tokens.refresh(null))
-    if (token) await send('/auth/logout', { method: 'POST', token })
+    if (token) await unwrap(client.POST('/api/v1/auth/logout', { headers: { Authorization: 'Bearer ' + token } }))
   } catch {
     // best effort
   }
@@ -89,6 +100,6 @@ export async function signOut(): Promise<void> {
 }
 
 export async function selectProfile(profileId: string, pin?: string): Promise<void> {
-  const t = await api<Tokens>('/auth/profile', { method: 'POST', body: pin ? { profile_id: profileId, pin } : { profile_id: profileId } })
+  const t = await call((headers) => client.POST('/api/v1/auth/profile', { headers, body: pin ? { profile_id: profileId, pin } : { profile_id: profileId } }))
   tokens.accept(t)
 }

@@ -1,8 +1,9 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react'
 import { ApiError } from '../api/http'
-import type { Account, Profile } from '../api/types'
-import { api, hasSession, tokens } from './client'
+import type { Account, Profile } from '../api/models'
+import { client } from '../api/client'
+import { call, hasSession, tokens } from './client'
 import type { AuthState } from './tokens'
 
 // Boot is where the app stands before it knows whether it is signed in:
@@ -63,7 +64,7 @@ export function useProfiles() {
   const sid = useSessionId()
   return useQuery({
     queryKey: ['profiles', sid],
-    queryFn: () => api<{ items: Profile[] }>('/profiles').then((r) => r.items),
+    queryFn: () => call((headers) => client.GET('/api/v1/profiles', { headers })).then((r): Profile[] => r.items),
     enabled: !!sid,
     staleTime: 60_000,
   })
@@ -80,13 +81,13 @@ export function useAccount() {
   const sid = useSessionId()
   return useQuery({
     queryKey: ['account', sid],
-    queryFn: () => api<Account>('/account'),
+    queryFn: () => call((headers) => client.GET('/api/v1/account', { headers })).then((r): Account => r),
     enabled: !!sid,
     staleTime: 60_000,
   })
 }
 
-// isSignedOutError is the error api() throws once the session is over;
+// isSignedOutError is the error call() throws once the session is over;
 // the router sends the user to the sign-in page then, so pages need not
 // show it.
 export const isSignedOutError = (e: unknown) => e instanceof ApiError && e.code === 'signed_out'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../api/http'
-import type { Tokens } from '../api/types'
+import type { Tokens } from '../api/models'
 import { REFRESH_LEAD_MS, RETRY_MS, TokenManager, type AuthMessage, type Channel, type Clock, type Locks } from './tokens'
 
 // FakeClock runs timers when the test advances time.

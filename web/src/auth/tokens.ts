@@ -1,5 +1,5 @@
 import { ApiError } from '../api/http'
-import type { SessionInfo, Tokens } from '../api/types'
+import type { SessionInfo, Tokens } from '../api/models'
 
 // TokenManager keeps the access token in memory only and renews it through
 // the refresh cookie, which page scripts cannot read:

@@ -2,12 +2,12 @@ import { render, screen } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { MemoryRouter } from 'react-router'
 import { describe, expect, it } from 'vitest'
-import type { Title } from '../api/types'
+import type { Title } from '../api/models'
 import { FocusGrid } from './FocusGrid'
 import { Row } from './Row'
 
 const title = (id: string, name: string): Title => ({
-  id, name, kind: 'movie', year: 2020, genres: [], maturity_rating: 'PG', maturity_level: 20, artwork: null, playable: false,
+  id, name, kind: 'movie', year: 2020, genres: [], maturity_rating: 'PG', maturity_level: 20, artwork: null as unknown as Title['artwork'], playable: false,
 })
 
 function setup() {

@@ -1,5 +1,5 @@
 import { Link } from 'react-router'
-import type { Title } from '../api/types'
+import type { Title } from '../api/models'
 import { Backdrop } from './Artwork'
 import { Icon } from './Icon'
 

@@ -1,6 +1,7 @@
 import { useEffect, useId, useRef, useState } from 'react'
-import type { Page, Title } from '../api/types'
-import { api } from '../auth/client'
+import type { Page, Title } from '../api/models'
+import { client } from '../api/client'
+import { call } from '../auth/client'
 import { Icon } from './Icon'
 import { TitleCard } from './TitleCard'
 
@@ -15,7 +16,7 @@ interface RowProps {
 
 // titlesPage pages a home row: by genre, or all titles for "New releases".
 const titlesPage = (genre: string | undefined, cursor: string) =>
-  api<Page<Title>>(`/titles?${new URLSearchParams(genre ? { genre, cursor } : { cursor })}`)
+  call<Page<Title>>((headers) => client.GET('/api/v1/titles', { headers, params: { query: genre ? { genre, cursor } : { cursor } } }))
 
 // Row is a horizontally scrolling row of titles. It loads its next page as
 // the end comes into view, and keeps one card in the Tab order (the last

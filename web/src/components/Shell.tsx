@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react'
 import { Link, NavLink, Outlet, useLocation, useNavigate } from 'react-router'
 import { describe } from '../api/http'
-import type { Notification } from '../api/types'
-import { api, signOut } from '../auth/client'
+import type { Notification } from '../api/models'
+import { client } from '../api/client'
+import { call, signOut } from '../auth/client'
 import { useAccount, useCurrentProfile, useProfileId } from '../auth/session'
 import { timeAgo, useOnline } from '../lib/hooks'
 import { useLiveNotifications, useMarkAllRead, useMarkRead, useNotificationList, useUnread } from '../lib/notifications'
@@ -258,7 +259,7 @@ function VerifyBanner() {
   const resend = async () => {
     setState('sending')
     try {
-      await api('/account/email-verification', { method: 'POST' })
+      await call((headers) => client.POST('/api/v1/account/email-verification', { headers }))
       setState('sent')
     } catch (e) {
       setErr(describe(e))

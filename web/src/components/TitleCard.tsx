@@ -1,5 +1,5 @@
 import { Link } from 'react-router'
-import type { Title } from '../api/types'
+import type { Title } from '../api/models'
 import { Poster } from './Artwork'
 
 // CARD_SIZES tells the browser how wide a card is at each viewport width,

@@ -1,4 +1,4 @@
-import type { Image } from '../api/types'
+import type { Image } from '../api/models'
 
 // image returns the artwork image of kind, or null when the title has none
 // in the shape {color, sizes: [{width, url}...]} (older servers sent plain

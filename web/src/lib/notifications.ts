@@ -2,8 +2,9 @@ import { fetchEventSource, EventStreamContentType } from '@microsoft/fetch-event
 import { useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query'
 import { useEffect } from 'react'
 import { API_BASE, ApiError, problemError } from '../api/http'
-import type { Notification, Page } from '../api/types'
-import { api, tokens } from '../auth/client'
+import type { Notification, Page } from '../api/models'
+import { client } from '../api/client'
+import { call, tokens } from '../auth/client'
 import { useSessionId } from '../auth/session'
 
 export const unreadKey = (sid?: string) => ['unread', sid]
@@ -13,7 +14,7 @@ export function useUnread() {
   const sid = useSessionId()
   return useQuery({
     queryKey: unreadKey(sid),
-    queryFn: () => api<{ unread: number }>('/notifications/unread-count').then((r) => r.unread),
+    queryFn: () => call((headers) => client.GET('/api/v1/notifications/unread-count', { headers })).then((r) => r.unread),
     enabled: !!sid,
     staleTime: Infinity, // the stream keeps it current
   })
@@ -23,7 +24,7 @@ export function useNotificationList(limit = 20) {
   const sid = useSessionId()
   return useQuery({
     queryKey: [...listKey(sid), limit],
-    queryFn: () => api<Page<Notification>>(`/notifications?limit=${limit}`),
+    queryFn: () => call<Page<Notification>>((headers) => client.GET('/api/v1/notifications', { headers, params: { query: { limit } } })),
     enabled: !!sid,
   })
 }
@@ -37,7 +38,7 @@ export function useMarkRead() {
   const sid = useSessionId()
   const qc = useQueryClient()
   return useMutation({
-    mutationFn: (id: string) => api<Notification>(`/notifications/${encodeURIComponent(id)}/read`, { method: 'POST' }),
+    mutationFn: (id: string) => call((headers) => client.POST('/api/v1/notifications/{id}/read', { headers, params: { path: { id } } })),
     onSuccess: (n) => {
       patchLists(qc, sid, (items) => items.map((x) => (x.id === n.id ? n : x)))
       // The stream sends the new count too; this makes it immediate.
@@ -51,7 +52,7 @@ export function useMarkAllRead() {
   const sid = useSessionId()
   const qc = useQueryClient()
   return useMutation({
-    mutationFn: () => api<{ marked: number }>('/notifications/read-all', { method: 'POST' }),
+    mutationFn: () => call((headers) => client.POST('/api/v1/notifications/read-all', { headers })),
     onSuccess: () => {
       patchLists(qc, sid, (items) => items.map((x) => ({ ...x, read: true })))
       qc.setQueryData(unreadKey(sid), 0)
@@ -63,7 +64,7 @@ export function useDeleteNotification() {
   const sid = useSessionId()
   const qc = useQueryClient()
   return useMutation({
-    mutationFn: (id: string) => api<void>(`/notifications/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    mutationFn: (id: string) => call((headers) => client.DELETE('/api/v1/notifications/{id}', { headers, params: { path: { id } } })),
     onSuccess: (_v, id) => {
       patchLists(qc, sid, (items) => items.filter((x) => x.id !== id))
       void qc.invalidateQueries({ queryKey: unreadKey(sid) })

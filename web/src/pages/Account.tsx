@@ -2,8 +2,9 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { Link, useNavigate } from 'react-router'
 import { describe } from '../api/http'
-import type { Session } from '../api/types'
-import { api, tokens } from '../auth/client'
+import type { Session } from '../api/models'
+import { client } from '../api/client'
+import { call, tokens } from '../auth/client'
 import { useAccount, useCurrentProfile, useSessionId } from '../auth/session'
 import { Banner, Field, Submit, useForm } from '../components/Form'
 import { Icon } from '../components/Icon'
@@ -99,7 +100,7 @@ function ChangeEmailForm({ current, onDone, onCancel }: { current: string; onDon
     {
       validate: (v) => collect({ email: email(v.email) ?? (v.email.trim().toLowerCase() === current.toLowerCase() ? 'This is already your email address.' : undefined), password: required(v.password, 'your password') }),
       submit: async (v) => {
-        await api('/account', { method: 'PATCH', body: { email: v.email.trim(), password: v.password } })
+        await call((headers) => client.PATCH('/api/v1/account', { headers, body: { email: v.email.trim(), password: v.password } }))
         onDone(v.email.trim())
       },
     },
@@ -152,7 +153,7 @@ function ChangePasswordForm({ email: mail, onDone, onCancel }: { email: string; 
       validate: (v) => collect({ current: required(v.current, 'your current password'), password: newPassword(v.password, mail) }),
       apiFields: { current_password: 'current', new_password: 'password', password: 'current' },
       submit: async (v) => {
-        await api('/account/password', { method: 'POST', body: { current_password: v.current, new_password: v.password } })
+        await call((headers) => client.POST('/api/v1/account/password', { headers, body: { current_password: v.current, new_password: v.password } }))
         onDone()
       },
     },
@@ -183,13 +184,13 @@ function Devices() {
   const sid = useSessionId()
   const qc = useQueryClient()
   const navigate = useNavigate()
-  const sessions = useQuery({ queryKey: ['sessions', sid], queryFn: () => api<{ items: Session[] }>('/auth/sessions').then((r) => r.items) })
+  const sessions = useQuery({ queryKey: ['sessions', sid], queryFn: () => call((headers) => client.GET('/api/v1/auth/sessions', { headers })).then((r): Session[] => r.items) })
   const revoke = useMutation({
-    mutationFn: (id: string) => api(`/auth/sessions/${encodeURIComponent(id)}`, { method: 'DELETE' }),
+    mutationFn: (id: string) => call((headers) => client.DELETE('/api/v1/auth/sessions/{id}', { headers, params: { path: { id } } })),
     onSuccess: (_v, id) => qc.setQueryData<Session[]>(['sessions', sid], (list) => list?.filter((s) => s.id !== id)),
   })
   const everywhere = useMutation({
-    mutationFn: () => api('/auth/sessions', { method: 'DELETE' }),
+    mutationFn: () => call((headers) => client.DELETE('/api/v1/auth/sessions', { headers })),
     onSuccess: () => {
       tokens.signOut('user')
       navigate('/signin')
@@ -243,7 +244,7 @@ function DeleteAccount() {
     {
       validate: (v) => collect({ password: required(v.password, 'your password') }),
       submit: async (v) => {
-        await api('/account', { method: 'DELETE', body: { password: v.password } })
+        await call((headers) => client.DELETE('/api/v1/account', { headers, body: { password: v.password } }))
         tokens.signOut('user')
         navigate('/signin', { state: { notice: 'deleted' } })
       },

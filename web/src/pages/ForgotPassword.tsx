@@ -1,6 +1,6 @@
 import { useState } from 'react'
 import { Link } from 'react-router'
-import { send } from '../api/http'
+import { client, unwrap } from '../api/client'
 import { Banner, Field, Submit, useForm } from '../components/Form'
 import { useDocumentTitle } from '../lib/hooks'
 import { collect, email } from '../lib/validate'
@@ -14,7 +14,7 @@ export default function ForgotPassword() {
     {
       validate: (v) => collect({ email: email(v.email) }),
       submit: async (v) => {
-        await send('/auth/password-reset', { method: 'POST', body: { email: v.email.trim() } })
+        await unwrap(client.POST('/api/v1/auth/password-reset', { body: { email: v.email.trim() } }))
         setSentTo(v.email.trim())
       },
     },

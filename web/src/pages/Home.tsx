@@ -1,7 +1,8 @@
 import { useQuery } from '@tanstack/react-query'
 import { describe } from '../api/http'
-import type { Row as RowData, Title } from '../api/types'
-import { api } from '../auth/client'
+import type { Row as RowData, Title } from '../api/models'
+import { client } from '../api/client'
+import { call } from '../auth/client'
 import { useCurrentProfile, useProfileId } from '../auth/session'
 import { FocusGrid } from '../components/FocusGrid'
 import { Hero } from '../components/Hero'
@@ -24,7 +25,7 @@ export function Home() {
   useDocumentTitle('Home')
   const { data, error, isPending, refetch } = useQuery({
     queryKey: ['home', profileId],
-    queryFn: () => api<{ rows: RowData[] }>('/catalog/home'),
+    queryFn: () => call<{ rows: RowData[] }>((headers) => client.GET('/api/v1/catalog/home', { headers })),
   })
 
   if (isPending) {

@@ -1,7 +1,8 @@
 import { useInfiniteQuery } from '@tanstack/react-query'
 import { describe } from '../api/http'
-import type { Notification, Page } from '../api/types'
-import { api } from '../auth/client'
+import type { Notification, Page } from '../api/models'
+import { client } from '../api/client'
+import { call } from '../auth/client'
 import { useSessionId } from '../auth/session'
 import { Banner } from '../components/Form'
 import { NotificationItem } from '../components/Shell'
@@ -16,7 +17,7 @@ export default function Inbox() {
   const first = useNotificationList(20)
   const older = useInfiniteQuery({
     queryKey: [...listKey(sid), 'older', first.data?.next_cursor],
-    queryFn: ({ pageParam }) => api<Page<Notification>>(`/notifications?limit=20&cursor=${encodeURIComponent(pageParam)}`),
+    queryFn: ({ pageParam }) => call<Page<Notification>>((headers) => client.GET('/api/v1/notifications', { headers, params: { query: { limit: 20, cursor: pageParam } } })),
     initialPageParam: first.data?.next_cursor ?? '',
     getNextPageParam: (p) => p.next_cursor || undefined,
     enabled: false,

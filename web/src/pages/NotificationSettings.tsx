@@ -1,7 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { describe } from '../api/http'
-import type { Preference } from '../api/types'
-import { api } from '../auth/client'
+import type { Preference, PreferenceChange } from '../api/models'
+import { client } from '../api/client'
+import { call } from '../auth/client'
 import { useSessionId } from '../auth/session'
 import { Banner } from '../components/Form'
 import { useDocumentTitle } from '../lib/hooks'
@@ -28,10 +29,10 @@ export default function NotificationSettings() {
   const sid = useSessionId()
   const qc = useQueryClient()
   const key = ['preferences', sid]
-  const prefs = useQuery({ queryKey: key, queryFn: () => api<{ items: Preference[] }>('/notification-preferences').then((r) => r.items) })
+  const prefs = useQuery({ queryKey: key, queryFn: () => call((headers) => client.GET('/api/v1/notification-preferences', { headers })).then((r): Preference[] => r.items) })
   const save = useMutation({
-    mutationFn: (change: { kind: string; email?: boolean; in_app?: boolean }) =>
-      api<{ items: Preference[] }>('/notification-preferences', { method: 'PUT', body: { items: [change] } }).then((r) => r.items),
+    mutationFn: (change: PreferenceChange & { email?: boolean; in_app?: boolean }) =>
+      call((headers) => client.PUT('/api/v1/notification-preferences', { headers, body: { items: [change] } })).then((r): Preference[] => r.items),
     onMutate: (change) => {
       const before = qc.getQueryData<Preference[]>(key)
       qc.setQueryData<Preference[]>(key, (list) => list?.map((p) => (p.kind === change.kind ? { ...p, ...change } : p)))

@@ -2,8 +2,9 @@ import { useQueryClient } from '@tanstack/react-query'
 import { useState } from 'react'
 import { Link, useNavigate, useParams } from 'react-router'
 import { describe } from '../api/http'
-import type { Profile } from '../api/types'
-import { api } from '../auth/client'
+import type { Profile, ProfileInput, ProfilePatch } from '../api/models'
+import { client } from '../api/client'
+import { call } from '../auth/client'
 import { useCurrentProfile, useProfiles, useSessionId } from '../auth/session'
 import { AVATARS, Avatar } from '../components/Avatar'
 import { Banner, Field, Submit, useForm } from '../components/Form'
@@ -70,15 +71,15 @@ function ProfileForm({ existing }: { existing?: Profile }) {
       apiFields: { maturity_level: 'maturity' },
       submit: async (v) => {
         const maturity = v.kids ? Math.min(Number(v.maturity), KIDS_MAX) : Number(v.maturity)
-        const body: Record<string, unknown> = { name: v.name.trim(), avatar: v.avatar, kids: v.kids, maturity_level: maturity }
+        const body: ProfileInput & ProfilePatch = { name: v.name.trim(), avatar: v.avatar, kids: v.kids, maturity_level: maturity }
         if (existing) {
           if (v.removePin) body.pin = ''
           else if (v.pin) body.pin = v.pin
           if (existing.has_pin && 'pin' in body) body.current_pin = v.current_pin
-          await api<Profile>(`/profiles/${existing.id}`, { method: 'PATCH', body })
+          await call((headers) => client.PATCH('/api/v1/profiles/{id}', { headers, params: { path: { id: existing.id } }, body }))
         } else {
           if (v.pin) body.pin = v.pin
-          await api<Profile>('/profiles', { method: 'POST', body })
+          await call((headers) => client.POST('/api/v1/profiles', { headers, body }))
         }
         await qc.invalidateQueries({ queryKey: ['profiles', sid] })
         navigate(back)
@@ -89,7 +90,9 @@ function ProfileForm({ existing }: { existing?: Profile }) {
   const onDelete = async () => {
     setDeleteError('')
     try {
-      await api(`/profiles/${existing!.id}`, { method: 'DELETE', body: existing!.has_pin ? { current_pin: v.current_pin } : {} })
+      await call((headers) =>
+        client.DELETE('/api/v1/profiles/{id}', { headers, params: { path: { id: existing!.id } }, body: existing!.has_pin ? { current_pin: v.current_pin } : {} }),
+      )
       await qc.invalidateQueries({ queryKey: ['profiles', sid] })
       navigate(back)
     } catch (e) {

@@ -1,5 +1,5 @@
 import { Link, useNavigate, useSearchParams } from 'react-router'
-import { send } from '../api/http'
+import { client, unwrap } from '../api/client'
 import { tokens } from '../auth/client'
 import { Banner, Field, Submit, useForm } from '../components/Form'
 import { useDocumentTitle } from '../lib/hooks'
@@ -17,7 +17,7 @@ export default function ResetPassword() {
       validate: (v) => collect({ password: newPassword(v.password), confirm: sameAs(v.confirm, v.password, 'passwords') }),
       apiFields: { new_password: 'password' },
       submit: async (v) => {
-        await send('/auth/password-reset/confirm', { method: 'POST', body: { token, new_password: v.password } })
+        await unwrap(client.POST('/api/v1/auth/password-reset/confirm', { body: { token, new_password: v.password } }))
         // Every session was signed out, this browser's included.
         tokens.signOut('user')
         navigate('/signin', { replace: true, state: { notice: 'reset' } })

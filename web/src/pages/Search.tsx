@@ -2,8 +2,9 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query'
 import { useEffect, useState } from 'react'
 import { useSearchParams } from 'react-router'
 import { describe } from '../api/http'
-import type { Genre, Page, Title } from '../api/types'
-import { api } from '../auth/client'
+import type { Genre, Page, Title } from '../api/models'
+import { client } from '../api/client'
+import { call } from '../auth/client'
 import { useProfileId } from '../auth/session'
 import { Icon } from '../components/Icon'
 import { TitleCard } from '../components/TitleCard'
@@ -43,7 +44,7 @@ export default function Search() {
     setParams(next, { replace: true })
   }
 
-  const genres = useQuery({ queryKey: ['genres'], queryFn: () => api<{ items: Genre[] }>('/genres').then((r) => r.items), staleTime: 10 * 60_000 })
+  const genres = useQuery({ queryKey: ['genres'], queryFn: () => call((headers) => client.GET('/api/v1/genres', { headers })).then((r): Genre[] => r.items), staleTime: 10 * 60_000 })
 
   const filters = new URLSearchParams()
   if (genre) filters.set('genre', genre)
@@ -54,9 +55,12 @@ export default function Search() {
   const results = useQuery({
     queryKey: ['search', profileId, dq, filters.toString()],
     queryFn: ({ signal }) => {
-      const p = new URLSearchParams(filters)
-      if (dq) p.set('q', dq)
-      return api<Page<Title>>(`${dq ? '/search' : '/titles'}?${p}`, { signal })
+      const query = Object.fromEntries(filters)
+      return call<Page<Title>>((headers) =>
+        dq
+          ? client.GET('/api/v1/search', { headers, signal, params: { query: { ...query, q: dq } } })
+          : client.GET('/api/v1/titles', { headers, signal, params: { query } }),
+      )
     },
     enabled: active,
     placeholderData: keepPreviousData,

@@ -1,5 +1,6 @@
 import { Link } from 'react-router'
-import { send } from '../api/http'
+import { client, unwrap } from '../api/client'
+import type { SignUpInput } from '../api/models'
 import { signIn } from '../auth/client'
 import { Banner, Field, Submit, useForm } from '../components/Form'
 import { useDocumentTitle } from '../lib/hooks'
@@ -13,10 +14,10 @@ export default function SignUp() {
     {
       validate: (v) => collect({ email: email(v.email), password: newPassword(v.password, v.email.trim()) }),
       submit: async (v) => {
-        const body: Record<string, string> = { email: v.email.trim(), password: v.password }
+        const body: SignUpInput = { email: v.email.trim(), password: v.password }
         if (v.name.trim()) body.name = v.name.trim()
         body.language = navigator.language || 'en'
-        await send('/accounts', { method: 'POST', body })
+        await unwrap(client.POST('/api/v1/accounts', { body }))
         // Signed in, the router moves on to "Who's watching?".
         await signIn(body.email, v.password)
       },

@@ -2,8 +2,9 @@ import { useQuery } from '@tanstack/react-query'
 import { useState } from 'react'
 import { Link, useParams } from 'react-router'
 import { ApiError, describe } from '../api/http'
-import type { TitleDetails } from '../api/types'
-import { api } from '../auth/client'
+import type { TitleDetails } from '../api/models'
+import { client } from '../api/client'
+import { call } from '../auth/client'
 import { useProfileId } from '../auth/session'
 import { Backdrop, Poster } from '../components/Artwork'
 import { FocusGrid } from '../components/FocusGrid'
@@ -23,7 +24,7 @@ export default function TitlePage() {
   const profileId = useProfileId()
   const { data: t, error, isPending, refetch } = useQuery({
     queryKey: ['title', profileId, id],
-    queryFn: () => api<TitleDetails>(`/titles/${encodeURIComponent(id)}`),
+    queryFn: () => call<TitleDetails>((headers) => client.GET('/api/v1/titles/{id}', { headers, params: { path: { id } } })),
   })
   useDocumentTitle(t?.name ?? (error ? 'Title not found' : undefined))
 
@@ -57,7 +58,7 @@ export default function TitlePage() {
     )
   }
 
-  const cast = t.people.filter((p) => p.role === 'actor' || p.role === 'cast').sort((a, b) => a.position - b.position)
+  const cast = t.people.filter((p) => p.role === 'actor').sort((a, b) => a.position - b.position)
   const directors = t.people.filter((p) => p.role === 'director')
   const creators = t.people.filter((p) => p.role === 'creator' || p.role === 'writer')
   const seasons = [...t.seasons].sort((a, b) => a.number - b.number)
@@ -86,7 +87,7 @@ export default function TitlePage() {
                   {seasons.length} season{seasons.length === 1 ? '' : 's'}
                 </span>
               ) : (
-                t.runtime_minutes > 0 && <span className="dot-before">{runtime(t.runtime_minutes)}</span>
+                !!t.runtime_minutes && <span className="dot-before">{runtime(t.runtime_minutes)}</span>
               )}
               {t.genres.map((g) => (
                 <span key={g.id} className="dot-before">
@@ -201,7 +202,7 @@ function Episodes({ title }: { title: TitleDetails }) {
                 </h3>
                 {e.synopsis && <p className="episode__synopsis">{e.synopsis}</p>}
               </div>
-              {e.runtime_minutes > 0 && <span className="episode__runtime">{runtime(e.runtime_minutes)}</span>}
+              {!!e.runtime_minutes && <span className="episode__runtime">{runtime(e.runtime_minutes)}</span>}
             </li>
           ))}
         </ol>

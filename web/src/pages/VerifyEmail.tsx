@@ -1,8 +1,9 @@
 import { useQueryClient } from '@tanstack/react-query'
 import { useEffect, useState } from 'react'
 import { Link, useSearchParams } from 'react-router'
-import { ApiError, describe, send } from '../api/http'
-import type { Account } from '../api/types'
+import { client, unwrap } from '../api/client'
+import { ApiError, describe } from '../api/http'
+import type { Account } from '../api/models'
 import { useSession } from '../auth/session'
 import { Banner } from '../components/Form'
 import { useDocumentTitle } from '../lib/hooks'
@@ -25,7 +26,7 @@ export default function VerifyEmail() {
     if (!token) return
     let p = verifications.get(token)
     if (!p) {
-      p = send<Account>('/account/verify-email', { method: 'POST', body: { token } })
+      p = unwrap(client.POST('/api/v1/account/verify-email', { body: { token } }))
       verifications.set(token, p)
     }
     let live = true
