@@ -30,7 +30,7 @@ const (
 )
 
 // Device kinds.
-var deviceKinds = map[string]bool{"web": true, "mobile": true, "tv": true, "other": true}
+var deviceKinds = map[string]bool{"web": true, "ios": true, "android": true, "mobile": true, "tv": true, "other": true}
 
 // Errors returned by the Service.
 var (
@@ -163,7 +163,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 // Device describes the device signing in.
 type Device struct {
 	Name string `json:"name"`
-	Kind string `json:"kind" jsonschema:"enum=web,enum=mobile,enum=tv,enum=other"`
+	Kind string `json:"kind" jsonschema:"enum=web,enum=ios,enum=android,enum=mobile,enum=tv,enum=other"`
 }
 
 // Client is where a request comes from.
@@ -176,7 +176,7 @@ type Client struct {
 type SessionInfo struct {
 	ID         string `json:"id" db:"id" jsonschema:"format=uuid"`
 	DeviceName string `json:"device_name" db:"device_name"`
-	DeviceKind string `json:"device_kind" db:"device_kind" jsonschema:"enum=web,enum=mobile,enum=tv,enum=other"`
+	DeviceKind string `json:"device_kind" db:"device_kind" jsonschema:"enum=web,enum=ios,enum=android,enum=mobile,enum=tv,enum=other"`
 	ProfileID  string `json:"profile_id,omitempty" db:"-" jsonschema:"format=uuid"`
 }
 
@@ -193,7 +193,7 @@ type Tokens struct {
 type Session struct {
 	ID         string    `json:"id" db:"id" jsonschema:"format=uuid"`
 	DeviceName string    `json:"device_name" db:"device_name"`
-	DeviceKind string    `json:"device_kind" db:"device_kind" jsonschema:"enum=web,enum=mobile,enum=tv,enum=other"`
+	DeviceKind string    `json:"device_kind" db:"device_kind" jsonschema:"enum=web,enum=ios,enum=android,enum=mobile,enum=tv,enum=other"`
 	IP         string    `json:"ip" db:"ip"`
 	UserAgent  string    `json:"user_agent" db:"user_agent"`
 	CreatedAt  time.Time `json:"created_at" db:"created_at"`
@@ -217,7 +217,7 @@ func validateDevice(d *Device) error {
 		errs = append(errs, *fe)
 	}
 	if !deviceKinds[d.Kind] {
-		errs = append(errs, apperr.FieldError{Field: "device.kind", Code: "invalid", Message: "Must be web, mobile, tv or other."})
+		errs = append(errs, apperr.FieldError{Field: "device.kind", Code: "invalid", Message: "Must be web, ios, android, mobile, tv or other."})
 	}
 	if len(errs) > 0 {
 		return apperr.Validation(errs...)

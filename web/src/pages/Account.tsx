@@ -176,7 +176,7 @@ function ChangePasswordForm({ email: mail, onDone, onCancel }: { email: string; 
 }
 
 function deviceIcon(s: Session) {
-  const phone = s.device_kind === 'mobile' || /Android|iOS|iPhone/.test(s.device_name)
+  const phone = s.device_kind === 'mobile' || s.device_kind === 'ios' || s.device_kind === 'android' || /Android|iOS|iPhone/.test(s.device_name)
   return <Icon name={phone ? 'phone' : s.device_kind === 'tv' ? 'tv' : 'laptop'} size="1.6em" />
 }
 
