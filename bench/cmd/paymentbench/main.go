@@ -213,7 +213,8 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	var e2e, bareIns []float64
+	var e2e, answered, bareIns []float64
+	var hookP50, hookP99 []float64
 	fmt.Fprintf(os.Stderr, "paymentbench: webhooks, %d rounds of %d events per variant\n", o.rounds, o.events)
 	for r := range o.rounds {
 		for i := range 2 {
@@ -225,8 +226,11 @@ func run(o options) error {
 				rate, err = bareInserts(ctx, db, take, o.posters)
 				bareIns = append(bareIns, rate)
 			} else {
-				rate, err = webhooks(ctx, db, hc, sfURL, take, o.posters)
-				e2e = append(e2e, rate)
+				var hr hookRun
+				hr, err = webhooks(ctx, db, hc, sfURL, take, o.posters)
+				e2e, answered = append(e2e, hr.applied), append(answered, hr.answered)
+				hookP50 = append(hookP50, float64(hr.p50)/float64(time.Millisecond))
+				hookP99 = append(hookP99, float64(hr.p99)/float64(time.Millisecond))
 			}
 			if err != nil {
 				return err
@@ -266,6 +270,8 @@ func run(o options) error {
 		o.events, o.posters, o.rounds)
 	fmt.Printf("  bare INSERTs of the same rows:     %7.0f events/s  (event, subscription update, transition, 2 job rows; one transaction an event)\n", median(bareIns))
 	fmt.Printf("  end to end through streamflix:     %7.0f events/s  %.2f of bare; POST, verify, record, River job, apply, notify job\n", median(e2e), ratio(e2e, bareIns))
+	fmt.Printf("  POSTs answered (2xx):              %7.0f events/s  %.2f of bare; p50 %.2fms p99 %.2fms; verify, record, queue only\n",
+		median(answered), ratio(answered, bareIns), median(hookP50), median(hookP99))
 	fmt.Printf("  applied %d of %d events; %d subscription_started jobs inserted\n", applied, o.events*o.rounds, jobs)
 	fmt.Println()
 	fmt.Printf("payment: POST /api/v1/billing/checkout with Idempotency-Key, %d accounts, %d connections, %s per variant, medians of %d interleaved rounds\n",
@@ -501,10 +507,16 @@ func event(prefix string, s sub) (id string, payload []byte, sig string) {
 	return id, payload, sig
 }
 
+// hookRun is one end-to-end webhook round.
+type hookRun struct {
+	applied  float64       // events per second, first POST to the last applied
+	answered float64       // events per second, first POST to the last 2xx
+	p50, p99 time.Duration // of the POSTs' answers
+}
+
 // webhooks POSTs one signed event per subscription from posters clients
-// and returns events per second from the first POST until every event is
-// processed.
-func webhooks(ctx context.Context, db *sqlx.DB, hc *http.Client, base string, subs []sub, posters int) (float64, error) {
+// and times it until every event is processed.
+func webhooks(ctx context.Context, db *sqlx.DB, hc *http.Client, base string, subs []sub, posters int) (hookRun, error) {
 	type ev struct {
 		id, sig string
 		payload []byte
@@ -517,6 +529,7 @@ func webhooks(ctx context.Context, db *sqlx.DB, hc *http.Client, base string, su
 	}
 	var next atomic.Int64
 	var firstErr atomic.Value
+	lat := make([]time.Duration, len(evs))
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range posters {
@@ -531,30 +544,38 @@ func webhooks(ctx context.Context, db *sqlx.DB, hc *http.Client, base string, su
 				req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/billing/webhooks/sandbox", bytes.NewReader(evs[i].payload))
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Stripe-Signature", evs[i].sig)
+				t := time.Now()
 				if err := do(hc, req); err != nil {
 					firstErr.CompareAndSwap(nil, err)
 				}
+				lat[i] = time.Since(t)
 			}
 		}()
 	}
 	wg.Wait()
+	var out hookRun
+	out.answered = float64(len(subs)) / time.Since(start).Seconds()
+	lr := loadResult{lat: lat}
+	out.p50 = time.Duration(lr.pct(50) * float64(time.Millisecond))
+	out.p99 = time.Duration(lr.pct(99) * float64(time.Millisecond))
 	if err, _ := firstErr.Load().(error); err != nil {
-		return 0, fmt.Errorf("webhook: %w", err)
+		return out, fmt.Errorf("webhook: %w", err)
 	}
 	for deadline := time.Now().Add(120 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		var done int
 		if err := db.GetContext(ctx, &done, `SELECT count(*) FROM payment.webhook_events WHERE provider = 'sandbox' AND event_id = ANY($1) AND processed_at IS NOT NULL`,
 			pq.StringArray(ids)); err != nil {
-			return 0, err
+			return out, err
 		}
 		if done == len(ids) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("webhook: %d of %d events processed after 120s", done, len(ids))
+			return out, fmt.Errorf("webhook: %d of %d events processed after 120s", done, len(ids))
 		}
 	}
-	return float64(len(subs)) / time.Since(start).Seconds(), nil
+	out.applied = float64(len(subs)) / time.Since(start).Seconds()
+	return out, nil
 }
 
 // bareInserts writes, per subscription and in one transaction, the rows an
