@@ -33,6 +33,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -111,10 +112,20 @@ func run(o options) error {
 		return fmt.Errorf("create database: %w", err)
 	}
 	if !o.keep {
-		defer func() {
+		drop := func() {
 			if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(dbName)+" WITH (FORCE)"); err != nil {
 				fmt.Fprintln(os.Stderr, "paymentbench: drop database:", err)
 			}
+		}
+		defer drop()
+		// On Ctrl-C or SIGTERM the database goes too (the servers follow
+		// the bench by their parent-death signal).
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			<-sig
+			drop()
+			os.Exit(130)
 		}()
 	}
 	tmp, err := os.MkdirTemp("", "paymentbench")
@@ -314,6 +325,8 @@ func spawn(tmp, name, path string, cmd func(addr string) *exec.Cmd) (string, fun
 	}
 	c := cmd(addr)
 	c.Stdout, c.Stderr = out, out
+	// The server goes when the bench does, also when it is killed.
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := c.Start(); err != nil {
 		return "", nil, err
 	}
