@@ -3,8 +3,8 @@
 #
 # Measures GET /healthz and a small JSON API route through streamflix's full
 # middleware chain against a bare net/http handler in the same run, the idle
-# resident memory of `streamflix serve`, then identity, notify and catalog
-# figures, each next to its baseline measured in the same run. Prints the
+# resident memory of `streamflix serve`, then identity, notify, catalog and
+# payment figures, each next to its baseline measured in the same run. Prints the
 # results and writes them to bench/results/platform.txt. Speed is printed, never asserted.
 # bench/README.md explains the method and how to read the numbers.
 #
@@ -16,8 +16,9 @@
 #   DATABASE_URL   a Postgres, needed for every part but the platform one
 #                  (each is skipped with a note when unset)
 #   BENCH_ONLY     comma-separated parts to run (platform, rss, identity,
-#                  notify, catalog); default all
+#                  notify, catalog, payment); default all
 #   CATALOG_TITLES titles generated for the catalog part (default 100000)
+#   PAYMENT_EVENTS webhook events a round for the payment part (default 500)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -35,7 +36,7 @@ RESULTS=bench/results/platform.txt
 
 note() { echo "bench: $*" >&2; }
 # want PART: whether BENCH_ONLY (comma-separated: platform, rss, identity,
-# notify, catalog) is empty or names PART.
+# notify, catalog, payment) is empty or names PART.
 want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 
 # wrk, installed on demand when we may.
@@ -140,6 +141,7 @@ go build -o "$TMP/authbench" ./bench/cmd/authbench
 go build -o "$TMP/notifybench" ./bench/cmd/notifybench
 go build -o "$TMP/ssebench" ./bench/cmd/ssebench
 go build -o "$TMP/catalogbench" ./bench/cmd/catalogbench
+go build -o "$TMP/paymentbench" ./bench/cmd/paymentbench
 if [ -n "${DATABASE_URL:-}" ]; then
 	"$TMP/streamflix" migrate up >/dev/null
 fi
@@ -456,6 +458,20 @@ elif [ -n "${DATABASE_URL:-}" ] && command -v psql >/dev/null; then
 	for key in bare cached uncached; do stop "${PID_OF[$key]}"; done
 else
 	echo "catalog: not measured (needs DATABASE_URL and psql)" >>"$TMP/report.txt"
+fi
+
+# Payment: signed webhook events applied per second end to end next to bare
+# inserts of the same rows, and checkout req/s next to the bare handler
+# (bench/cmd/paymentbench). It starts its own streamflix serve and
+# benchserver over a database of its own, dropped at the end.
+if want payment && [ -n "${DATABASE_URL:-}" ]; then
+	note "payment: webhooks and checkout, $ROUNDS rounds"
+	{
+		echo
+		"$TMP/paymentbench" -streamflix "$TMP/streamflix" -benchserver "$TMP/benchserver" \
+			-events "${PAYMENT_EVENTS:-500}" -rounds "$ROUNDS" -duration "${TOTAL}s" ||
+			echo "payment: not measured (paymentbench failed)"
+	} >>"$TMP/report.txt"
 fi
 
 mkdir -p "$(dirname "$RESULTS")"
