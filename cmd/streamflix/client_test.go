@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -182,6 +183,13 @@ func documented(path string) bool {
 	return strings.HasPrefix(path, "/api/v1/")
 }
 
+// docClient reads documents from another loopback address, 127.0.0.2,
+// so that the read does not spend the test's own client address's rate
+// limit (TestRateLimitAcrossInstances counts every request from 127.0.0.1).
+var docClient = &http.Client{Transport: &http.Transport{
+	DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext,
+}}
+
 var (
 	docsMu sync.Mutex
 	docs   = map[string][]byte{} // by scheme://host
@@ -196,7 +204,7 @@ func servedDocOf(u *url.URL) []byte {
 	if d, ok := docs[base]; ok {
 		return d
 	}
-	resp, err := http.Get(base + "/api/openapi.json")
+	resp, err := docClient.Get(base + "/api/openapi.json")
 	if err != nil {
 		return nil
 	}

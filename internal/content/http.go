@@ -41,13 +41,13 @@ func (h *Handler) Routes(r api.Routes) {
 	// Viewers: a profile must be selected; its maturity ceiling filters everything.
 	r.Handle(api.Op{Method: "GET", Path: "/catalog/home", ID: "catalogHome", Tag: "catalog", Access: api.Profile,
 		Summary:  "Home rows: new releases, then one row per genre; page a row with GET /titles?genre=&cursor=. Cached; answers 304 to If-None-Match.",
-		Response: Home{}}, h.handleHome)
+		Response: Home{}, Answers: []api.Answer{api.NotModified}}, h.handleHome)
 	r.Handle(api.Op{Method: "GET", Path: "/titles", ID: "titlesList", Tag: "catalog", Access: api.Profile,
 		Summary: "Titles the profile may watch, newest first.", Response: Page{},
 		Params: []api.Param{genreParam, kindParam, yearParam, langParam, api.LimitParam, api.CursorParam}}, h.handleTitles)
 	r.Handle(api.Op{Method: "GET", Path: "/titles/{id}", ID: "titleGet", Tag: "catalog", Access: api.Profile,
 		Summary:  "A title page: details, people, seasons and episodes, related titles. 404 when the profile may not see it. Cached; answers 304 to If-None-Match.",
-		Response: TitleDetails{}, Errors: []*apperr.Error{ErrTitleNotFound}}, h.handleTitle)
+		Response: TitleDetails{}, Errors: []*apperr.Error{ErrTitleNotFound}, Answers: []api.Answer{api.NotModified}}, h.handleTitle)
 	r.Handle(api.Op{Method: "GET", Path: "/titles/{id}/seasons", ID: "titleSeasons", Tag: "catalog", Access: api.Profile,
 		Summary: "A series' seasons with their episodes.", Response: SeasonList{}, Errors: []*apperr.Error{ErrTitleNotFound}}, h.handleSeasons)
 	r.Handle(api.Op{Method: "GET", Path: "/search", ID: "search", Tag: "catalog", Access: api.Profile,
@@ -65,7 +65,7 @@ func (h *Handler) Routes(r api.Routes) {
 		Summary: "A title whatever its status.", Response: AdminTitle{}, Errors: []*apperr.Error{ErrTitleNotFound}}, h.handleAdminTitle)
 	r.Handle(api.Op{Method: "PATCH", Path: "/admin/titles/{id}", ID: "adminTitleUpdate", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Change a title: fields sent replace the current ones (null clears; genres and people replace the lists).",
-		Request: TitleInput{}, Response: AdminTitle{}, Errors: []*apperr.Error{ErrTitleNotFound, ErrExternalKey}}, h.handleTitleUpdate)
+		Request: TitleInput{}, Patch: true, Response: AdminTitle{}, Errors: []*apperr.Error{ErrTitleNotFound, ErrExternalKey}}, h.handleTitleUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/titles/{id}", ID: "adminTitleDelete", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Delete a title with its seasons and episodes.", Errors: []*apperr.Error{ErrTitleNotFound}}, h.handleTitleDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/titles/{id}/publish", ID: "adminTitlePublish", Tag: "catalog-admin", Access: api.Admin,
@@ -84,7 +84,7 @@ func (h *Handler) Routes(r api.Routes) {
 	r.Handle(api.Op{Method: "GET", Path: "/admin/seasons/{id}", ID: "adminSeasonGet", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "A season with its episodes.", Response: Season{}, Errors: []*apperr.Error{ErrSeasonNotFound}}, h.handleSeasonGet)
 	r.Handle(api.Op{Method: "PATCH", Path: "/admin/seasons/{id}", ID: "adminSeasonUpdate", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Change a season.", Request: SeasonInput{}, Response: Season{}, Errors: []*apperr.Error{ErrSeasonNotFound, ErrSeasonTaken}}, h.handleSeasonUpdate)
+		Summary: "Change a season.", Request: SeasonInput{}, Patch: true, Response: Season{}, Errors: []*apperr.Error{ErrSeasonNotFound, ErrSeasonTaken}}, h.handleSeasonUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/seasons/{id}", ID: "adminSeasonDelete", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Delete a season and its episodes.", Errors: []*apperr.Error{ErrSeasonNotFound}}, h.handleSeasonDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/seasons/{id}/episodes", ID: "adminEpisodeCreate", Tag: "catalog-admin", Access: api.Admin,
@@ -92,13 +92,15 @@ func (h *Handler) Routes(r api.Routes) {
 	r.Handle(api.Op{Method: "GET", Path: "/admin/episodes/{id}", ID: "adminEpisodeGet", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "An episode.", Response: Episode{}, Errors: []*apperr.Error{ErrEpisodeNotFound}}, h.handleEpisodeGet)
 	r.Handle(api.Op{Method: "PATCH", Path: "/admin/episodes/{id}", ID: "adminEpisodeUpdate", Tag: "catalog-admin", Access: api.Admin,
-		Summary: "Change an episode.", Request: EpisodeInput{}, Response: Episode{}, Errors: []*apperr.Error{ErrEpisodeNotFound, ErrEpisodeTaken}}, h.handleEpisodeUpdate)
+		Summary: "Change an episode.", Request: EpisodeInput{}, Patch: true, Response: Episode{}, Errors: []*apperr.Error{ErrEpisodeNotFound, ErrEpisodeTaken}}, h.handleEpisodeUpdate)
 	r.Handle(api.Op{Method: "DELETE", Path: "/admin/episodes/{id}", ID: "adminEpisodeDelete", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Delete an episode.", Errors: []*apperr.Error{ErrEpisodeNotFound}}, h.handleEpisodeDelete)
 	r.Handle(api.Op{Method: "POST", Path: "/admin/catalog/import", ID: "adminCatalogImport", Tag: "catalog-admin", Access: api.Admin,
 		Summary: "Import a catalog file (format streamflix.catalog, version 1; at most 64 MiB, read as a stream): genres by slug, then titles by " +
-			"external_key, created or updated in place, each whole or not at all. Answers 200 with counts and the errors of rows left out.",
-		Request: CatalogFile{}, Response: ImportReport{}, MaxBody: MaxImportBytes, Stream: true,
+			"external_key, created or updated in place, each whole or not at all. Answers 200 with counts and the errors of rows left out. " +
+			"The file has the shape of GET /admin/catalog/export's body (CatalogFile); it is given here as raw JSON because rows that break " +
+			"that schema are not refused with the file but reported one by one.",
+		RequestTypes: []string{"application/json"}, Response: ImportReport{}, MaxBody: MaxImportBytes, Stream: true,
 		Params: []api.Param{{Name: "dry_run", Type: "boolean", Description: "true: check every row against the catalog, write nothing."}}}, h.handleImport)
 	r.Handle(api.Op{Method: "GET", Path: "/admin/catalog/export", ID: "adminCatalogExport", Tag: "catalog-admin", Access: api.Admin,
 		Summary:  "The whole catalog as a catalog file (the import format), streamed from one consistent snapshot.",

@@ -102,7 +102,8 @@ func New(d Deps) *Gateway {
 	g.root = r
 
 	g.platformRoute(api.Op{Method: "GET", Path: "/healthz", ID: "healthz", Summary: "Liveness: the process is up.", Tag: "platform", Response: Health{}}, g.handleHealthz)
-	g.platformRoute(api.Op{Method: "GET", Path: "/readyz", ID: "readyz", Summary: "Readiness: Postgres, Redis (if configured), the queue and migrations are usable; 503 while starting or draining.", Tag: "platform", Response: Readiness{}}, g.handleReadyz)
+	g.platformRoute(api.Op{Method: "GET", Path: "/readyz", ID: "readyz", Summary: "Readiness: Postgres, Redis (if configured), the queue and migrations are usable; 503 while starting or draining.", Tag: "platform", Response: Readiness{},
+		Answers: []api.Answer{{Status: http.StatusServiceUnavailable, Description: "Not ready: starting, draining, or a required check failing; the body says which.", Body: Readiness{}}}}, g.handleReadyz)
 	g.platformRoute(api.Op{Method: "GET", Path: "/metrics", ID: "metrics", Summary: "Prometheus metrics.", Tag: "platform", ContentType: "text/plain"}, g.metrics.Handler().ServeHTTP)
 
 	apiMux := r.With(func(next http.Handler) http.Handler { return g.rateLimit("ip", next) }, g.authenticate,

@@ -27,14 +27,29 @@ func (h *Handler) sandboxRoutes(r api.Routes) {
 		Summary: "The sandbox's hosted checkout page (a card form).", ContentType: "text/html"}, h.handleCheckoutPage)
 	r.Handle(api.Op{Method: "POST", Path: "/billing/sandbox/checkout/{id}", ID: "sandboxCheckoutPay", Tag: "billing", Access: api.Public,
 		Summary:      "Pay a sandbox checkout with the form's fields card_number, exp (MM/YY) and cvc; Stripe's test cards apply. 303 to the success URL, or JSON with Accept: application/json; 402 when declined.",
-		RequestTypes: formTypes, ContentType: "text/html"}, h.handleCheckoutPay)
+		RequestTypes: formTypes, Response: CheckoutDone{}, Errors: []*apperr.Error{ErrCardDeclined},
+		Answers: append([]api.Answer{seeOther}, formPageAnswers...)}, h.handleCheckoutPay)
 	r.Handle(api.Op{Method: "GET", Path: "/billing/sandbox/portal/{id}", ID: "sandboxPortalPage", Tag: "billing", Access: api.Public,
 		Summary: "The sandbox's customer portal: change card, cancel.", ContentType: "text/html"}, h.handlePortalPage)
 	r.Handle(api.Op{Method: "POST", Path: "/billing/sandbox/portal/{id}/card", ID: "sandboxPortalCard", Tag: "billing", Access: api.Public,
-		Summary: "Replace the card (card_number, exp, cvc); an overdue invoice is retried at once.", RequestTypes: formTypes, ContentType: "text/html"}, h.handlePortalCard)
+		Summary: "Replace the card (card_number, exp, cvc); an overdue invoice is retried at once.", RequestTypes: formTypes, Response: CheckoutDone{},
+		Answers: []api.Answer{seeOther}}, h.handlePortalCard)
 	r.Handle(api.Op{Method: "POST", Path: "/billing/sandbox/portal/{id}/cancel", ID: "sandboxPortalCancel", Tag: "billing", Access: api.Public,
-		Summary: "Cancel at the period end.", RequestTypes: formTypes, ContentType: "text/html"}, h.handlePortalCancel)
+		Summary: "Cancel at the period end.", RequestTypes: formTypes, Response: CheckoutDone{},
+		Answers: []api.Answer{seeOther}}, h.handlePortalCancel)
 }
+
+// The form posts answer 303 to the next page, 200 with CheckoutDone to
+// Accept: application/json, and a browser's failed checkout re-renders
+// the form with the reason (a problem+json for API clients).
+var (
+	seeOther        = api.Answer{Status: http.StatusSeeOther, Description: "See Other: on to the success (or return) URL in Location."}
+	formPageAnswers = []api.Answer{
+		{Status: http.StatusPaymentRequired, ContentType: "text/html"},
+		{Status: http.StatusUnprocessableEntity, ContentType: "text/html"},
+		{Status: http.StatusConflict, ContentType: "text/html"},
+	}
+)
 
 func wantsJSON(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "application/json")

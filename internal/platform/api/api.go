@@ -103,7 +103,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		Status:    status,
 		Detail:    e.Message,
 		Code:      e.Code,
-		Instance:  r.URL.Path,
+		Instance:  r.URL.EscapedPath(), // escaped: a path holding a NUL or bad UTF-8 is still a valid URI reference
 		RequestID: logging.RequestID(r.Context()),
 		Errors:    e.Fields,
 	}

@@ -165,6 +165,9 @@ func operation(op Op, schemas map[string]any, problem map[string]any) (map[strin
 		if err != nil {
 			return nil, fmt.Errorf("request: %w", err)
 		}
+		if op.Patch {
+			s = partial(s, schemas)
+		}
 		media := map[string]any{"schema": s}
 		if op.Example != nil {
 			media["example"] = op.Example
@@ -175,7 +178,11 @@ func operation(op Op, schemas map[string]any, problem map[string]any) (map[strin
 	} else if len(op.RequestTypes) > 0 {
 		content := map[string]any{}
 		for _, t := range op.RequestTypes {
-			content[t] = map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}
+			schema := map[string]any{"type": "string", "format": "binary"}
+			if t == "application/json" {
+				schema = map[string]any{"type": "object"} // JSON the handler checks itself (a catalog file, row by row)
+			}
+			content[t] = map[string]any{"schema": schema}
 		}
 		o["requestBody"] = map[string]any{"required": !op.BodyOptional, "content": content}
 	}
@@ -206,6 +213,38 @@ func operation(op Op, schemas map[string]any, problem map[string]any) (map[strin
 				"description": "Seconds to wait before trying again.", "schema": map[string]any{"type": "integer"}}}
 		}
 		responses[fmt.Sprint(status)] = r
+	}
+	for _, a := range op.Answers {
+		r, _ := responses[fmt.Sprint(a.Status)].(map[string]any)
+		if r == nil {
+			desc := a.Description
+			if desc == "" {
+				desc = http.StatusText(a.Status)
+			}
+			r = map[string]any{"description": desc}
+			responses[fmt.Sprint(a.Status)] = r
+		}
+		if a.Body == nil && a.ContentType == "" {
+			continue
+		}
+		content, _ := r["content"].(map[string]any)
+		if content == nil {
+			content = map[string]any{}
+			r["content"] = content
+		}
+		schema := map[string]any{"type": "string"}
+		ct := a.ContentType
+		if a.Body != nil {
+			s, err := schemaFor(a.Body, schemas, false)
+			if err != nil {
+				return nil, fmt.Errorf("answer %d: %w", a.Status, err)
+			}
+			schema = s
+			if ct == "" {
+				ct = "application/json"
+			}
+		}
+		content[ct] = map[string]any{"schema": schema}
 	}
 	responses["default"] = map[string]any{
 		"description": "An error, as application/problem+json with a stable code.",
@@ -460,6 +499,25 @@ func schemaFor(v any, schemas map[string]any, request bool) (map[string]any, err
 	delete(m, "$id")
 	markNullable(reflect.TypeOf(v), schemas, request, map[reflect.Type]bool{})
 	return m, nil
+}
+
+// partial returns s (a $ref to a named object schema) as its Patch
+// variant: the same properties, none required, named <Name>Patch.
+func partial(s map[string]any, schemas map[string]any) map[string]any {
+	ref, _ := s["$ref"].(string)
+	name := strings.TrimPrefix(ref, "#/$defs/")
+	obj, ok := schemas[name].(map[string]any)
+	if ref == "" || !ok {
+		return s
+	}
+	patch := make(map[string]any, len(obj))
+	for k, v := range obj {
+		if k != "required" {
+			patch[k] = v
+		}
+	}
+	schemas[name+"Patch"] = patch
+	return map[string]any{"$ref": "#/$defs/" + name + "Patch"}
 }
 
 var timeType = reflect.TypeFor[time.Time]()

@@ -67,6 +67,9 @@ type Op struct {
 	// BodyOptional marks Request as optional: the route also accepts no
 	// body at all (by default a Request body is required).
 	BodyOptional bool
+	// Patch marks Request as a partial update decoded over the current
+	// values: the document lists its fields with none required.
+	Patch bool
 	// Example is a sample request body (a value of Request's type) shown in
 	// the document; without it one is made from the schema.
 	Example any
@@ -78,11 +81,31 @@ type Op struct {
 	// Deprecated marks a route being retired: the document says so, and the
 	// route keeps working at least until the sunset the summary names.
 	Deprecated bool
+	// Answers lists what the route answers besides its success body and
+	// its errors: a 304 to a conditional GET, /readyz's 503 with its usual
+	// body, an HTML page beside the JSON one. An Answer with a status the
+	// document already lists adds its content type there.
+	Answers []Answer
 
 	// routed is set for ops served through a Router (behind the /api
 	// middleware: rate limits, authentication, the text check).
 	routed bool
 }
+
+// Answer is one more answer of an Op (see Op.Answers).
+type Answer struct {
+	Status      int
+	Description string // default: the status text
+	// Body is the body's type (a zero value); nil with ContentType ""
+	// means no body (a 304).
+	Body any
+	// ContentType of the body: default application/json for a Body, a
+	// string schema otherwise (text/html).
+	ContentType string
+}
+
+// NotModified is the answer to a conditional GET whose ETag still holds.
+var NotModified = Answer{Status: http.StatusNotModified, Description: "Not Modified: the copy named by If-None-Match is current."}
 
 // FullPath is the route's path as served, base included.
 func (o Op) FullPath() string { return o.Path }

@@ -272,7 +272,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Import a catalog file (format streamflix.catalog, version 1; at most 64 MiB, read as a stream): genres by slug, then titles by external_key, created or updated in place, each whole or not at all. Answers 200 with counts and the errors of rows left out. */
+        /** Import a catalog file (format streamflix.catalog, version 1; at most 64 MiB, read as a stream): genres by slug, then titles by external_key, created or updated in place, each whole or not at all. Answers 200 with counts and the errors of rows left out. The file has the shape of GET /admin/catalog/export's body (CatalogFile); it is given here as raw JSON because rows that break that schema are not refused with the file but reported one by one. */
         post: operations["adminCatalogImport"];
         delete?: never;
         options?: never;
@@ -1497,7 +1497,7 @@ export interface components {
         ContentCatalogCredit: {
             character?: string;
             name: string;
-            position?: number | null;
+            position?: number;
             /** @enum {string} */
             role: "actor" | "director" | "writer" | "creator";
         };
@@ -1512,13 +1512,13 @@ export interface components {
             name?: string;
             number: number;
             synopsis?: string;
-            year?: number | null;
+            year?: number;
         };
         ContentCatalogTitle: {
             /** Format: date-time */
-            available_from?: string | null;
+            available_from?: string;
             /** Format: date-time */
-            available_until?: string | null;
+            available_until?: string;
             credits?: components["schemas"]["ContentCatalogCredit"][];
             external_key: string;
             genres?: string[];
@@ -1529,14 +1529,14 @@ export interface components {
             maturity_rating: "G" | "PG" | "PG-13" | "R" | "NC-17" | "TV-Y" | "TV-Y7" | "TV-G" | "TV-PG" | "TV-14" | "TV-MA";
             name: string;
             original_name?: string;
-            release_year?: number | null;
-            runtime_minutes?: number | null;
+            release_year?: number;
+            runtime_minutes?: number;
             seasons?: components["schemas"]["ContentCatalogSeason"][];
             /** @enum {string} */
             status?: "draft" | "published";
             synopsis?: string;
             tags?: string[];
-            video_id?: string | null;
+            video_id?: string;
         };
         ContentCredit: {
             character?: string;
@@ -1567,6 +1567,13 @@ export interface components {
         ContentEpisodeInput: {
             name: string;
             number: number;
+            runtime_minutes?: number | null;
+            synopsis?: string;
+            video_id?: string | null;
+        };
+        ContentEpisodeInputPatch: {
+            name?: string;
+            number?: number;
             runtime_minutes?: number | null;
             synopsis?: string;
             video_id?: string | null;
@@ -1653,6 +1660,12 @@ export interface components {
             synopsis?: string;
             year?: number | null;
         };
+        ContentSeasonInputPatch: {
+            name?: string;
+            number?: number;
+            synopsis?: string;
+            year?: number | null;
+        };
         ContentSeasonList: {
             items: components["schemas"]["ContentSeason"][];
         };
@@ -1715,6 +1728,27 @@ export interface components {
             /** @enum {string} */
             maturity_rating: "G" | "PG" | "PG-13" | "R" | "NC-17" | "TV-Y" | "TV-Y7" | "TV-G" | "TV-PG" | "TV-14" | "TV-MA";
             name: string;
+            original_name?: string;
+            people?: components["schemas"]["ContentCreditInput"][];
+            release_year?: number | null;
+            runtime_minutes?: number | null;
+            synopsis?: string;
+            tags?: string[];
+            video_id?: string | null;
+        };
+        ContentTitleInputPatch: {
+            /** Format: date-time */
+            available_from?: string | null;
+            /** Format: date-time */
+            available_until?: string | null;
+            external_key?: string | null;
+            genres?: string[];
+            /** @enum {string} */
+            kind?: "movie" | "series";
+            languages?: string[];
+            /** @enum {string} */
+            maturity_rating?: "G" | "PG" | "PG-13" | "R" | "NC-17" | "TV-Y" | "TV-Y7" | "TV-G" | "TV-PG" | "TV-14" | "TV-MA";
+            name?: string;
             original_name?: string;
             people?: components["schemas"]["ContentCreditInput"][];
             release_year?: number | null;
@@ -1819,6 +1853,10 @@ export interface components {
         };
         PaymentChangePlanInput: {
             plan: string;
+        };
+        PaymentCheckoutDone: {
+            redirect_url: string;
+            status: string;
         };
         PaymentCheckoutInput: {
             currency?: string;
@@ -4214,27 +4252,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "format": "string",
-                 *       "genres": [
-                 *         {
-                 *           "name": "string",
-                 *           "slug": "string"
-                 *         }
-                 *       ],
-                 *       "titles": [
-                 *         {
-                 *           "external_key": "string",
-                 *           "kind": "movie",
-                 *           "maturity_rating": "G",
-                 *           "name": "string"
-                 *         }
-                 *       ],
-                 *       "version": 1
-                 *     }
-                 */
-                "application/json": components["schemas"]["ContentCatalogFile"];
+                "application/json": Record<string, never>;
             };
         };
         responses: {
@@ -4245,15 +4263,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ContentImportReport"];
-                };
-            };
-            /** @description Bad Request. Problem codes: `malformed_json`, `invalid_utf8`, `empty_body`. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
@@ -4276,15 +4285,6 @@ export interface operations {
             };
             /** @description Request Entity Too Large. Problem codes: `body_too_large`. */
             413: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ApiProblem"];
-                };
-            };
-            /** @description Unsupported Media Type. Problem codes: `unsupported_media_type`. */
-            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4563,10 +4563,13 @@ export interface operations {
                 /**
                  * @example {
                  *       "name": "string",
-                 *       "number": 1
+                 *       "number": 1,
+                 *       "runtime_minutes": 1,
+                 *       "synopsis": "string",
+                 *       "video_id": "string"
                  *     }
                  */
-                "application/json": components["schemas"]["ContentEpisodeInput"];
+                "application/json": components["schemas"]["ContentEpisodeInputPatch"];
             };
         };
         responses: {
@@ -6111,10 +6114,13 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "number": 1
+                 *       "name": "string",
+                 *       "number": 1,
+                 *       "synopsis": "string",
+                 *       "year": 1
                  *     }
                  */
-                "application/json": components["schemas"]["ContentSeasonInput"];
+                "application/json": components["schemas"]["ContentSeasonInputPatch"];
             };
         };
         responses: {
@@ -6761,12 +6767,35 @@ export interface operations {
             content: {
                 /**
                  * @example {
+                 *       "available_from": "2026-01-01T00:00:00Z",
+                 *       "available_until": "2026-01-01T00:00:00Z",
+                 *       "external_key": "string",
+                 *       "genres": [
+                 *         "string"
+                 *       ],
                  *       "kind": "movie",
+                 *       "languages": [
+                 *         "string"
+                 *       ],
                  *       "maturity_rating": "G",
-                 *       "name": "string"
+                 *       "name": "string",
+                 *       "original_name": "string",
+                 *       "people": [
+                 *         {
+                 *           "person_id": "string",
+                 *           "role": "actor"
+                 *         }
+                 *       ],
+                 *       "release_year": 1,
+                 *       "runtime_minutes": 1,
+                 *       "synopsis": "string",
+                 *       "tags": [
+                 *         "string"
+                 *       ],
+                 *       "video_id": "string"
                  *     }
                  */
-                "application/json": components["schemas"]["ContentTitleInput"];
+                "application/json": components["schemas"]["ContentTitleInputPatch"];
             };
         };
         responses: {
@@ -9121,8 +9150,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/html": string;
+                    "application/json": components["schemas"]["PaymentCheckoutDone"];
                 };
+            };
+            /** @description See Other: on to the success (or return) URL in Location. */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
             401: {
@@ -9131,6 +9167,25 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Payment Required. Problem codes: `card_declined`. */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ApiProblem"];
+                    "text/html": string;
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
                 };
             };
             /** @description Request Entity Too Large. Problem codes: `body_too_large`. */
@@ -9149,6 +9204,7 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ApiProblem"];
+                    "text/html": string;
                 };
             };
             /** @description Too Many Requests. Problem codes: `rate_limited`. */
@@ -9308,8 +9364,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/html": string;
+                    "application/json": components["schemas"]["PaymentCheckoutDone"];
                 };
+            };
+            /** @description See Other: on to the success (or return) URL in Location. */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
             401: {
@@ -9408,8 +9471,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/html": string;
+                    "application/json": components["schemas"]["PaymentCheckoutDone"];
                 };
+            };
+            /** @description See Other: on to the success (or return) URL in Location. */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`. */
             401: {
@@ -9498,7 +9568,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": string;
+                "application/json": Record<string, never>;
             };
         };
         responses: {
@@ -9604,6 +9674,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ContentHome"];
                 };
+            };
+            /** @description Not Modified: the copy named by If-None-Match is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
@@ -12026,6 +12103,13 @@ export interface operations {
                     "application/json": components["schemas"]["ContentTitleDetails"];
                 };
             };
+            /** @description Not Modified: the copy named by If-None-Match is current. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Unauthorized. Problem codes: `invalid_token`, `invalid_authorization`, `unauthorized`. */
             401: {
                 headers: {
@@ -12726,6 +12810,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ApiProblem"];
                 };
             };
+            /** @description Not ready: starting, draining, or a required check failing; the body says which. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayReadiness"];
+                };
+            };
             /** @description An error, as application/problem+json with a stable code. */
             default: {
                 headers: {
@@ -12769,6 +12862,15 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ApiProblem"];
+                };
+            };
+            /** @description Not ready: starting, draining, or a required check failing; the body says which. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayReadiness"];
                 };
             };
             /** @description An error, as application/problem+json with a stable code. */
