@@ -169,6 +169,14 @@ func validTTL(what string, d time.Duration) error {
 	return nil
 }
 
+// first is the count of a GetMany of one key.
+func first(n []int64, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return n[0], nil
+}
+
 func validMax(max int) error {
 	if max <= 0 {
 		return fmt.Errorf("leases max %d must be positive: %w", max, ErrInvalid)

@@ -250,11 +250,7 @@ func (c *memCounter) incr(window time.Duration, keys []string, n []int64) (time.
 }
 
 func (c *memCounter) Get(ctx context.Context, key string) (int64, error) {
-	n, err := c.GetMany(ctx, key)
-	if err != nil {
-		return 0, err
-	}
-	return n[0], nil
+	return first(c.GetMany(ctx, key))
 }
 
 func (c *memCounter) GetMany(_ context.Context, keys ...string) ([]int64, error) {
@@ -315,6 +311,17 @@ func (l *memLeases) Acquire(_ context.Context, key, holder string, max int, ttl 
 	if err := validMax(max); err != nil {
 		return false, err
 	}
+	return l.hold(key, holder, max, ttl)
+}
+
+func (l *memLeases) Renew(_ context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	return l.hold(key, holder, 0, ttl)
+}
+
+// hold extends holder's lease on key to ttl from now. A holder without a
+// live lease gets one only while fewer than max hold key: with max 0, as in
+// Renew, never.
+func (l *memLeases) hold(key, holder string, max int, ttl time.Duration) (bool, error) {
 	if err := validTTL("lease ttl", ttl); err != nil {
 		return false, err
 	}
@@ -328,21 +335,6 @@ func (l *memLeases) Acquire(_ context.Context, key, holder string, max int, ttl 
 	if hs == nil {
 		hs = map[string]time.Time{}
 		l.m[key] = hs
-	}
-	hs[holder] = now.Add(ttl)
-	return true, nil
-}
-
-func (l *memLeases) Renew(_ context.Context, key, holder string, ttl time.Duration) (bool, error) {
-	if err := validTTL("lease ttl", ttl); err != nil {
-		return false, err
-	}
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	hs := l.live(key, now)
-	if _, held := hs[holder]; !held {
-		return false, nil
 	}
 	hs[holder] = now.Add(ttl)
 	return true, nil

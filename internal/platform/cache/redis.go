@@ -315,11 +315,7 @@ func (c *redisCounter) incr(ctx context.Context, window time.Duration, keys []st
 }
 
 func (c *redisCounter) Get(ctx context.Context, key string) (int64, error) {
-	n, err := c.GetMany(ctx, key)
-	if err != nil {
-		return 0, err
-	}
-	return n[0], nil
+	return first(c.GetMany(ctx, key))
 }
 
 func (c *redisCounter) GetMany(ctx context.Context, keys ...string) ([]int64, error) {
@@ -385,25 +381,14 @@ end
 `
 
 // KEYS[1] set, ARGV[1] holder, ARGV[2] max, ARGV[3] ttl in ms. Returns 1 if
-// holder holds the lease.
-var leaseAcquire = redis.NewScript(leaseNow + `
+// holder holds the lease: a holder without one gets it only while fewer than
+// max hold the set, so that with max 0 the script renews and never acquires.
+var leaseHold = redis.NewScript(leaseNow + `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   return 0
 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-` + leaseExpireSet + `
-return 1
-`)
-
-// KEYS[1] set, ARGV[1] holder, ARGV[2] ttl in ms. Returns 1 if holder still
-// held the lease.
-var leaseRenew = redis.NewScript(leaseNow + `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  return 0
-end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 ` + leaseExpireSet + `
 return 1
 `)
@@ -429,7 +414,7 @@ func (l *redisLeases) Acquire(ctx context.Context, key, holder string, max int, 
 	}
 	var ok bool
 	fallback, err := l.g.do(ctx, opLeasesAcquire, func() error {
-		n, err := leaseAcquire.Run(ctx, l.rdb, []string{l.prefix + key}, holder, max, ceilMillis(ttl)).Int()
+		n, err := leaseHold.Run(ctx, l.rdb, []string{l.prefix + key}, holder, max, ceilMillis(ttl)).Int()
 		ok = n == 1
 		return err
 	})
@@ -448,7 +433,7 @@ func (l *redisLeases) Renew(ctx context.Context, key, holder string, ttl time.Du
 	}
 	var ok bool
 	fallback, err := l.g.do(ctx, opLeasesRenew, func() error {
-		n, err := leaseRenew.Run(ctx, l.rdb, []string{l.prefix + key}, holder, ceilMillis(ttl)).Int()
+		n, err := leaseHold.Run(ctx, l.rdb, []string{l.prefix + key}, holder, 0, ceilMillis(ttl)).Int()
 		ok = n == 1
 		return err
 	})

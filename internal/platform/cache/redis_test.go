@@ -144,17 +144,7 @@ func (s *syncBuffer) String() string {
 func TestRedisDegrades(t *testing.T) {
 	t.Parallel()
 	addr, stop := redistest.StartServer(t)
-	// Short timeouts, as NewRedis asks of production clients.
-	client := redis.NewClient(&redis.Options{
-		Addr:          addr,
-		DialTimeout:   200 * time.Millisecond,
-		ReadTimeout:   200 * time.Millisecond,
-		WriteTimeout:  200 * time.Millisecond,
-		PoolTimeout:   300 * time.Millisecond,
-		MaxRetries:    -1,
-		DialerRetries: 1,
-	})
-	t.Cleanup(func() { _ = client.Close() })
+	client := shortClient(t, redis.Options{Addr: addr, PoolTimeout: 300 * time.Millisecond})
 	reg := prometheus.NewRegistry()
 	var logs syncBuffer
 	store := cache.NewRedis(client, cache.RedisOptions{Logger: zerolog.New(&logs), Registerer: reg})
@@ -288,16 +278,7 @@ func TestRedisRecovers(t *testing.T) {
 	t.Parallel()
 	shared, prefix := redistest.New(t)
 	var fnet flakyNet
-	client := redis.NewClient(&redis.Options{
-		Addr:          shared.Options().Addr,
-		Dialer:        fnet.dial,
-		DialTimeout:   200 * time.Millisecond,
-		ReadTimeout:   200 * time.Millisecond,
-		WriteTimeout:  200 * time.Millisecond,
-		MaxRetries:    -1,
-		DialerRetries: 1,
-	})
-	t.Cleanup(func() { _ = client.Close() })
+	client := shortClient(t, redis.Options{Addr: shared.Options().Addr, Dialer: fnet.dial})
 	reg := prometheus.NewRegistry()
 	store := cache.NewRedis(client, cache.RedisOptions{Prefix: prefix, Logger: zerolog.Nop(), Registerer: reg})
 	ctx := t.Context()
@@ -440,4 +421,14 @@ func TestRedisCounterManyOneRoundTrip(t *testing.T) {
 			t.Errorf("%s of %d keys: %d round trips to Redis, want 1", call.name, len(keys), n)
 		}
 	}
+}
+
+// shortClient is a client to o.Addr with the short timeouts NewRedis asks of
+// production clients and no retries, closed when t ends.
+func shortClient(t *testing.T, o redis.Options) *redis.Client {
+	o.DialTimeout, o.ReadTimeout, o.WriteTimeout = 200*time.Millisecond, 200*time.Millisecond, 200*time.Millisecond
+	o.MaxRetries, o.DialerRetries = -1, 1
+	client := redis.NewClient(&o)
+	t.Cleanup(func() { _ = client.Close() })
+	return client
 }
