@@ -283,6 +283,25 @@ func parseEmail(t *testing.T, raw []byte) email {
 // chance to happen.
 func quiet() { time.Sleep(500 * time.Millisecond) }
 
+// waitState waits until the only notify.email job is in state.
+func (b *testBundle) waitState(t *testing.T, state string) jobRow {
+	t.Helper()
+	return b.waitJob(t, state, func(j jobRow) bool { return j.State == state })
+}
+
+// wantSent fails unless, once quiet, n messages went out and n deliveries
+// were recorded.
+func (b *testBundle) wantSent(t *testing.T, n int) {
+	t.Helper()
+	quiet()
+	if got := len(b.smtp.messages()); got != n {
+		t.Errorf("%d messages, want %d", got, n)
+	}
+	if got := len(b.deliveries(t)); got != n {
+		t.Errorf("%d deliveries, want %d", got, n)
+	}
+}
+
 func TestEnqueueTx(t *testing.T) {
 	t.Parallel()
 
@@ -339,7 +358,7 @@ func TestEnqueueTx(t *testing.T) {
 			t.Errorf("essential mail has List-Unsubscribe %q", e.Header.Get("List-Unsubscribe"))
 		}
 
-		job := b.waitJob(t, "completed", func(j jobRow) bool { return j.State == "completed" })
+		job := b.waitState(t, "completed")
 		d := b.onlyDelivery(t)
 		if d.Status != "sent" || !d.SentAt.Valid || d.Attempts != 1 || d.JobID != job.ID {
 			t.Errorf("delivery %+v, want sent once by job %d", d, job.ID)
@@ -423,17 +442,11 @@ func TestEnqueueTx(t *testing.T) {
 		b.enqueue(t, r)
 		b.enqueue(t, r) // a retried request
 		b.smtp.waitMessages(1)
-		b.waitJob(t, "completed", func(j jobRow) bool { return j.State == "completed" })
+		b.waitState(t, "completed")
 		// The same key for another kind is another notification.
 		b.enqueue(t, notify.Request{Kind: notify.PasswordChanged, UserID: aliceID, DedupKey: r.DedupKey})
 		b.smtp.waitMessages(2)
-		quiet()
-		if n := len(b.smtp.messages()); n != 2 {
-			t.Errorf("%d messages, want 2 (one a kind)", n)
-		}
-		if n := len(b.deliveries(t)); n != 2 {
-			t.Errorf("%d deliveries, want 2", n)
-		}
+		b.wantSent(t, 2) // one a kind
 	})
 
 	t.Run("DedupKeyAfterJobCleanup", func(t *testing.T) {
@@ -444,20 +457,14 @@ func TestEnqueueTx(t *testing.T) {
 		r.DedupKey = "verify:tok_456"
 		b.enqueue(t, r)
 		b.smtp.waitMessages(1)
-		b.waitJob(t, "completed", func(j jobRow) bool { return j.State == "completed" })
+		b.waitState(t, "completed")
 		// River forgets finished jobs after a day; notify.deliveries does not.
 		if _, err := b.db.Exec(`DELETE FROM river.river_job`); err != nil {
 			t.Fatal(err)
 		}
 		b.enqueue(t, r)
-		b.waitJob(t, "completed", func(j jobRow) bool { return j.State == "completed" })
-		quiet()
-		if n := len(b.smtp.messages()); n != 1 {
-			t.Errorf("%d messages, want 1", n)
-		}
-		if n := len(b.deliveries(t)); n != 1 {
-			t.Errorf("%d deliveries, want 1", n)
-		}
+		b.waitState(t, "completed")
+		b.wantSent(t, 1)
 	})
 
 	t.Run("ToOverride", func(t *testing.T) {
@@ -571,7 +578,7 @@ func TestDeliveryFailures(t *testing.T) {
 		b.startRetryClient(t, 100*time.Millisecond)
 		b.enqueue(t, verifyRequest())
 
-		job := b.waitJob(t, "cancelled", func(j jobRow) bool { return j.State == "cancelled" })
+		job := b.waitState(t, "cancelled")
 		quiet()
 		job = b.jobs(t)[0]
 		if job.State != "cancelled" || job.Attempt != 1 || len(job.Errors) != 1 || !strings.Contains(job.Errors[0], "550") {
@@ -594,7 +601,7 @@ func TestDeliveryFailures(t *testing.T) {
 		b.enqueue(t, verifyRequest())
 
 		b.smtp.waitMessages(1)
-		job := b.waitJob(t, "completed", func(j jobRow) bool { return j.State == "completed" })
+		job := b.waitState(t, "completed")
 		if job.Attempt != 3 || len(job.Errors) != 2 || !strings.Contains(job.Errors[0], "451") {
 			t.Errorf("job %+v, want completed on attempt 3 after two 451s", job)
 		}
@@ -616,7 +623,7 @@ func TestDeliveryFailures(t *testing.T) {
 		b.startRetryClient(t, 6*time.Second)
 		b.enqueue(t, verifyRequest())
 
-		job := b.waitJob(t, "retryable", func(j jobRow) bool { return j.State == "retryable" })
+		job := b.waitState(t, "retryable")
 		if job.Attempt != 1 || len(job.Errors) != 1 || !strings.Contains(job.Errors[0], "connection refused") {
 			t.Errorf("job %+v, want retryable after 1 refused connection", job)
 		}
@@ -627,7 +634,7 @@ func TestDeliveryFailures(t *testing.T) {
 
 		b.smtp.start()
 		b.smtp.waitMessages(1)
-		job = b.waitJob(t, "completed", func(j jobRow) bool { return j.State == "completed" })
+		job = b.waitState(t, "completed")
 		if job.Attempt != 2 {
 			t.Errorf("job %+v, want completed on attempt 2", job)
 		}
@@ -641,7 +648,7 @@ func TestDeliveryFailures(t *testing.T) {
 		b := setup(t, setupOpts{smtpDown: true})
 		b.startRetryClient(t, 50*time.Millisecond)
 		b.enqueue(t, verifyRequest())
-		job := b.waitJob(t, "discarded", func(j jobRow) bool { return j.State == "discarded" })
+		job := b.waitState(t, "discarded")
 		if job.Attempt != notify.EmailMaxAttempts {
 			t.Errorf("job %+v, want discarded after %d attempts (notify's limit, not the queue's)", job, notify.EmailMaxAttempts)
 		}
@@ -656,7 +663,7 @@ func TestDeliveryFailures(t *testing.T) {
 		b := setup(t)
 		b.startRetryClient(t, 100*time.Millisecond)
 		b.enqueue(t, notify.Request{Kind: notify.PasswordChanged, UserID: "user-nobody"})
-		job := b.waitJob(t, "cancelled", func(j jobRow) bool { return j.State == "cancelled" })
+		job := b.waitState(t, "cancelled")
 		if job.Attempt != 1 {
 			t.Errorf("job %+v, want cancelled on attempt 1", job)
 		}
@@ -684,7 +691,7 @@ func TestCrash(t *testing.T) {
 		}
 		b.startQueue(t, true) // the restart
 		b.smtp.waitMessages(1)
-		b.waitJob(t, "completed", func(j jobRow) bool { return j.State == "completed" })
+		b.waitState(t, "completed")
 		quiet()
 		if n := len(b.smtp.messages()); n != 1 {
 			t.Errorf("%d messages, want exactly 1", n)
@@ -699,7 +706,7 @@ func TestCrash(t *testing.T) {
 		q := b.startQueue(t, true)
 		b.enqueue(t, verifyRequest())
 		b.smtp.waitMessages(1)
-		job := b.waitJob(t, "completed", func(j jobRow) bool { return j.State == "completed" })
+		job := b.waitState(t, "completed")
 		if _, err := q.JobRetry(context.Background(), job.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -722,7 +729,7 @@ func TestCrash(t *testing.T) {
 		q := b.startQueue(t, true)
 		b.enqueue(t, verifyRequest())
 		b.smtp.waitMessages(1)
-		job := b.waitJob(t, "completed", func(j jobRow) bool { return j.State == "completed" })
+		job := b.waitState(t, "completed")
 		if _, err := b.db.Exec(`UPDATE notify.deliveries SET status = 'sending', sent_at = NULL`); err != nil {
 			t.Fatal(err)
 		}
@@ -787,7 +794,7 @@ func TestDirMailer(t *testing.T) {
 	if len(b.smtp.messages()) != 0 {
 		t.Error("mail went to the SMTP server too")
 	}
-	b.waitJob(t, "completed", func(j jobRow) bool { return j.State == "completed" })
+	b.waitState(t, "completed")
 	if d := b.onlyDelivery(t); d.Status != "sent" {
 		t.Errorf("delivery %+v", d)
 	}
