@@ -137,6 +137,16 @@ func (id *identity) signUp(email string) {
 		want("sign up "+email, http.StatusCreated, "")
 }
 
+// setupSignedUp is setupIdentity with one instance, a client of it and an
+// account of email with goodPassword.
+func setupSignedUp(t *testing.T, email string) (*identity, apiClient) {
+	t.Helper()
+	id := setupIdentity(t, false)
+	api := newClient(t, id.a.URL())
+	id.signUp(email)
+	return id, api
+}
+
 // login signs in through api's instance.
 func (id *identity) login(api apiClient, email, pw, device string) tokens {
 	id.t.Helper()
@@ -151,9 +161,7 @@ func (id *identity) login(api apiClient, email, pw, device string) tokens {
 
 func TestSignUpVerifyLogin(t *testing.T) {
 	t.Parallel()
-	id := setupIdentity(t, false)
-	api := newClient(t, id.a.URL())
-	id.signUp("Ada@Example.com")
+	id, api := setupSignedUp(t, "Ada@Example.com")
 
 	// The same address in another case is taken.
 	api.do("POST", "/api/v1/accounts", map[string]any{"email": "ada@example.COM", "password": goodPassword}).
@@ -231,9 +239,7 @@ func TestSignUpBadInput(t *testing.T) {
 
 func TestLoginFailures(t *testing.T) {
 	t.Parallel()
-	id := setupIdentity(t, false)
-	api := newClient(t, id.a.URL())
-	id.signUp("bob@example.com")
+	_, api := setupSignedUp(t, "bob@example.com")
 	wrong := api.do("POST", "/api/v1/auth/login", map[string]any{"email": "bob@example.com", "password": "wrong-password-1", "device": map[string]string{"name": "x", "kind": "web"}}).
 		want("wrong password", http.StatusUnauthorized, "invalid_credentials")
 	unknown := api.do("POST", "/api/v1/auth/login", map[string]any{"email": "nobody@example.com", "password": "wrong-password-1", "device": map[string]string{"name": "x", "kind": "web"}}).
@@ -247,9 +253,7 @@ func TestLoginFailures(t *testing.T) {
 
 func TestBruteForceLockout(t *testing.T) {
 	t.Parallel()
-	id := setupIdentity(t, false)
-	api := newClient(t, id.a.URL())
-	id.signUp("carol@example.com")
+	id, api := setupSignedUp(t, "carol@example.com")
 	attempt := func(pw string) *apiResponse {
 		t.Helper()
 		return api.do("POST", "/api/v1/auth/login", map[string]any{"email": "carol@example.com", "password": pw, "device": map[string]string{"name": "x", "kind": "web"}})
@@ -271,9 +275,7 @@ func TestBruteForceLockout(t *testing.T) {
 // tokens are all refused, and change nothing.
 func TestTokenAbuse(t *testing.T) {
 	t.Parallel()
-	id := setupIdentity(t, false)
-	api := newClient(t, id.a.URL())
-	id.signUp("dan@example.com")
+	id, api := setupSignedUp(t, "dan@example.com")
 	lt := id.login(api, "dan@example.com", goodPassword, "Phone")
 	parts := strings.Split(lt.AccessToken, ".")
 	if len(parts) != 3 {
@@ -329,9 +331,7 @@ func TestTokenAbuse(t *testing.T) {
 
 func TestRefreshRotationAndReuse(t *testing.T) {
 	t.Parallel()
-	id := setupIdentity(t, false)
-	api := newClient(t, id.a.URL())
-	id.signUp("erin@example.com")
+	id, api := setupSignedUp(t, "erin@example.com")
 	first := id.login(api, "erin@example.com", goodPassword, "TV")
 	var second tokens
 	api.do("POST", "/api/v1/auth/refresh", map[string]string{"refresh_token": first.RefreshToken}).want("refresh", http.StatusOK, "").decode(&second)
@@ -388,9 +388,7 @@ func TestRevocationAcrossInstances(t *testing.T) {
 
 func TestProfilesAndPIN(t *testing.T) {
 	t.Parallel()
-	id := setupIdentity(t, false)
-	api := newClient(t, id.a.URL())
-	id.signUp("gus@example.com")
+	id, api := setupSignedUp(t, "gus@example.com")
 	lt := id.login(api, "gus@example.com", goodPassword, "TV")
 	account := api.as(lt.AccessToken)
 
@@ -451,9 +449,7 @@ func TestProfilesAndPIN(t *testing.T) {
 // session is a 404, never the data.
 func TestCrossAccountAccess(t *testing.T) {
 	t.Parallel()
-	id := setupIdentity(t, false)
-	api := newClient(t, id.a.URL())
-	id.signUp("hal@example.com")
+	id, api := setupSignedUp(t, "hal@example.com")
 	id.signUp("ivy@example.com")
 	hal := id.login(api, "hal@example.com", goodPassword, "Laptop")
 	ivy := id.login(api, "ivy@example.com", goodPassword, "Laptop")
@@ -489,9 +485,7 @@ func TestCrossAccountAccess(t *testing.T) {
 
 func TestPasswordReset(t *testing.T) {
 	t.Parallel()
-	id := setupIdentity(t, false)
-	api := newClient(t, id.a.URL())
-	id.signUp("jo@example.com")
+	id, api := setupSignedUp(t, "jo@example.com")
 	old := id.login(api, "jo@example.com", goodPassword, "Laptop")
 
 	unknown := api.do("POST", "/api/v1/auth/password-reset", map[string]string{"email": "nobody@example.com"}).
@@ -526,9 +520,7 @@ func TestPasswordReset(t *testing.T) {
 
 func TestChangePasswordAndDeleteAccount(t *testing.T) {
 	t.Parallel()
-	id := setupIdentity(t, false)
-	api := newClient(t, id.a.URL())
-	id.signUp("kim@example.com")
+	id, api := setupSignedUp(t, "kim@example.com")
 	here := id.login(api, "kim@example.com", goodPassword, "Laptop")
 	there := id.login(api, "kim@example.com", goodPassword, "Phone")
 	// A sign-in from a device not seen before is reported by email.
@@ -594,9 +586,7 @@ func TestAdminCreateUser(t *testing.T) {
 // readable cookie, and signing out clears both.
 func TestRefreshCookie(t *testing.T) {
 	t.Parallel()
-	id := setupIdentity(t, false)
-	api := newClient(t, id.a.URL())
-	id.signUp("cookie@example.com")
+	_, api := setupSignedUp(t, "cookie@example.com")
 
 	// refresh asks for new tokens as the web app does: with the cookies of
 	// jar, and csrf in the header.
