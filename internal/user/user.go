@@ -327,14 +327,7 @@ func (s *Service) ChangeEmail(ctx context.Context, accountID, newEmail, password
 	if err != nil {
 		return err
 	}
-	if err := s.passwords.Verify(ctx, accountID, password); err != nil {
-		return err
-	}
-	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		acc, err := findAccountForUpdate(ctx, tx, accountID)
-		if err != nil {
-			return err
-		}
+	return s.withPassword(ctx, accountID, password, func(tx *sqlx.Tx, acc Account) error {
 		if strings.EqualFold(acc.Email, addr) {
 			return apperr.Validation(apperr.FieldError{Field: "email", Code: "unchanged", Message: "This is already your email address."})
 		}
@@ -352,14 +345,7 @@ func (s *Service) ChangeEmail(ctx context.Context, accountID, newEmail, password
 // the Passwords error for a wrong password (code wrong_password) or a
 // validation error on new_password.
 func (s *Service) ChangePassword(ctx context.Context, accountID, keep, current, next string) error {
-	if err := s.passwords.Verify(ctx, accountID, current); err != nil {
-		return err
-	}
-	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		acc, err := findAccountForUpdate(ctx, tx, accountID)
-		if err != nil {
-			return err
-		}
+	return s.withPassword(ctx, accountID, current, func(tx *sqlx.Tx, acc Account) error {
 		if err := s.passwords.SetTx(ctx, tx, accountID, acc.Email, "new_password", next); err != nil {
 			return err
 		}
@@ -374,14 +360,7 @@ func (s *Service) ChangePassword(ctx context.Context, accountID, keep, current, 
 // the password, and asks every other module (through the queue, in the same
 // transaction) to forget the user. The email address can then be used again.
 func (s *Service) DeleteAccount(ctx context.Context, accountID, password string) error {
-	if err := s.passwords.Verify(ctx, accountID, password); err != nil {
-		return err
-	}
-	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
-		acc, err := findAccountForUpdate(ctx, tx, accountID)
-		if err != nil {
-			return err
-		}
+	return s.withPassword(ctx, accountID, password, func(tx *sqlx.Tx, acc Account) error {
 		if err := deleteAccount(ctx, tx, accountID); err != nil {
 			return err
 		}
@@ -391,5 +370,21 @@ func (s *Service) DeleteAccount(ctx context.Context, accountID, password string)
 			}
 		}
 		return s.notifier.EnqueueTx(ctx, tx, Notification{Kind: NotifyAccountDeleted, UserID: accountID, To: acc.Email, Data: map[string]string{}})
+	})
+}
+
+// withPassword runs f in a transaction, with the account locked for update,
+// once password is the account's. It returns the Passwords error for a wrong
+// password, or ErrAccountNotFound.
+func (s *Service) withPassword(ctx context.Context, accountID, password string, f func(tx *sqlx.Tx, acc Account) error) error {
+	if err := s.passwords.Verify(ctx, accountID, password); err != nil {
+		return err
+	}
+	return pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		acc, err := findAccountForUpdate(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
+		return f(tx, acc)
 	})
 }
