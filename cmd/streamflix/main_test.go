@@ -403,28 +403,38 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// serveBinary builds the streamflix binary once, runs its serve with the
+// shared test settings and extra (a setting in extra wins), and waits until
+// it is ready. Its output is in the returned buffer, for failures.
+func serveBinary(t *testing.T, extra ...string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), append([]string{"HTTP_ADDR=" + addr, "LOG_FORMAT=json", "LOG_LEVEL=warn",
+		"ADMIN_TOKEN=" + testAdminToken, "RATE_LIMIT_IP=0", "RATE_LIMIT_USER=0", "REDIS_URL=", "DRAIN_DELAY=0s",
+		"MEDIA_DIR=" + t.TempDir()}, extra...)...)
+	logs := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	base := "http://" + addr
+	waitReady(t, base)
+	return cmd, base, logs
+}
+
 // TestSIGTERMLosesNoRequest runs the real binary, keeps a stream of
 // requests going, and sends SIGTERM: every request either completes or is
 // refused before a connection is accepted; the process exits 0.
 func TestSIGTERMLosesNoRequest(t *testing.T) {
 	t.Parallel()
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
 	_, dbURL := pgtest.NewDBURL(t)
-	addr := freePort(t)
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HTTP_ADDR="+addr, "DRAIN_DELAY=500ms", "SHUTDOWN_GRACE=10s",
-		"LOG_FORMAT=json", "LOG_LEVEL=warn", "ADMIN_TOKEN="+testAdminToken, "RATE_LIMIT_IP=0", "RATE_LIMIT_USER=0", "REDIS_URL=")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	base := "http://" + addr
-	waitReady(t, base)
+	cmd, base, logs := serveBinary(t, "DATABASE_URL="+dbURL, "DRAIN_DELAY=500ms", "SHUTDOWN_GRACE=10s")
 
 	var completed, refused, lost int
 	var mu sync.Mutex

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -97,27 +94,6 @@ func (s *heldSession) Reset() { s.to = nil }
 
 func (s *heldSession) Logout() error { return nil }
 
-// serveBinary runs the streamflix binary's serve with the shared test
-// settings and extra, and waits until it is ready. Its output is in the
-// returned buffer, for failures.
-func serveBinary(t *testing.T, bin string, extra ...string) (*exec.Cmd, string, *bytes.Buffer) {
-	t.Helper()
-	addr := freePort(t)
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), append([]string{"HTTP_ADDR=" + addr, "LOG_FORMAT=json", "LOG_LEVEL=warn",
-		"ADMIN_TOKEN=" + testAdminToken, "RATE_LIMIT_IP=0", "RATE_LIMIT_USER=0", "REDIS_URL=", "DRAIN_DELAY=0s",
-		"MEDIA_DIR=" + t.TempDir()}, extra...)...)
-	logs := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	base := "http://" + addr
-	waitReady(t, base)
-	return cmd, base, logs
-}
-
 // TestCrashedInstanceJobsRescued: ten people sign up while the SMTP server
 // is slow, and the instance sending their verification emails is killed
 // (SIGKILL) in the middle of sending. The jobs it was working stay
@@ -126,10 +102,6 @@ func serveBinary(t *testing.T, bin string, extra ...string) (*exec.Cmd, string, 
 // the ten gets their email.
 func TestCrashedInstanceJobsRescued(t *testing.T) {
 	t.Parallel()
-	bin, err := buildOnce()
-	if err != nil {
-		t.Fatal(err)
-	}
 	db, dbURL := pgtest.NewDBURL(t)
 	mail := newHeldSMTP(t)
 	_, port, _ := net.SplitHostPort(mail.addr)
@@ -138,7 +110,7 @@ func TestCrashedInstanceJobsRescued(t *testing.T) {
 	// held message times out. JOB_RESCUE_AFTER is the test's short window.
 	settings := []string{"DATABASE_URL=" + dbURL, "SMTP_HOST=127.0.0.1", "SMTP_PORT=" + port, "SMTP_TLS=none",
 		"SMTP_TIMEOUT=10s", "JOB_RESCUE_AFTER=3s"}
-	first, base, logs := serveBinary(t, bin, settings...)
+	first, base, logs := serveBinary(t, settings...)
 
 	api := newClient(t, base)
 	var addrs []string
@@ -166,7 +138,7 @@ func TestCrashedInstanceJobsRescued(t *testing.T) {
 	}
 	close(mail.fast) // the server recovers
 
-	_, _, logs = serveBinary(t, bin, settings...)
+	_, _, logs = serveBinary(t, settings...)
 	// The jobs' own limit (30 s) and River's rescuer, which the leader
 	// runs every 30 s once the dead leader's term (15 s) is over, bound
 	// the wait.
