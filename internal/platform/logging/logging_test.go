@@ -35,6 +35,16 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// newBuffer is a Buffer over a lockedBuffer, flushing after at most every,
+// and closed when t ends.
+func newBuffer(t *testing.T, every time.Duration) (*lockedBuffer, *logging.Buffer) {
+	t.Helper()
+	out := &lockedBuffer{}
+	buf := logging.NewBuffer(out, every)
+	t.Cleanup(func() { _ = buf.Close() })
+	return out, buf
+}
+
 func (l *lockedBuffer) Writes() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -141,9 +151,7 @@ func TestBuffer(t *testing.T) {
 
 	t.Run("HoldsInfoUntilWarn", func(t *testing.T) {
 		t.Parallel()
-		var out lockedBuffer
-		buf := logging.NewBuffer(&out, time.Hour)
-		t.Cleanup(func() { _ = buf.Close() })
+		out, buf := newBuffer(t, time.Hour)
 		log := zerolog.New(buf)
 		for i := range 3 {
 			log.Info().Int("n", i).Msg("request")
@@ -163,9 +171,7 @@ func TestBuffer(t *testing.T) {
 
 	t.Run("FlushesByItself", func(t *testing.T) {
 		t.Parallel()
-		var out lockedBuffer
-		buf := logging.NewBuffer(&out, 10*time.Millisecond)
-		t.Cleanup(func() { _ = buf.Close() })
+		out, buf := newBuffer(t, 10*time.Millisecond)
 		log := zerolog.New(buf)
 		log.Info().Msg("request")
 		deadline := time.Now().Add(5 * time.Second)
@@ -182,9 +188,7 @@ func TestBuffer(t *testing.T) {
 
 	t.Run("FlushesWhenFull", func(t *testing.T) {
 		t.Parallel()
-		var out lockedBuffer
-		buf := logging.NewBuffer(&out, time.Hour)
-		t.Cleanup(func() { _ = buf.Close() })
+		out, buf := newBuffer(t, time.Hour)
 		log := zerolog.New(buf)
 		pad := strings.Repeat("x", 1000)
 		for range 100 {
@@ -221,9 +225,7 @@ func TestBuffer(t *testing.T) {
 
 	t.Run("Pretty", func(t *testing.T) {
 		t.Parallel()
-		var out lockedBuffer
-		buf := logging.NewBuffer(&out, time.Hour)
-		t.Cleanup(func() { _ = buf.Close() })
+		out, buf := newBuffer(t, time.Hour)
 		log := logging.New(buf, "info", "pretty")
 		log.Info().Msg("hello")
 		if !strings.Contains(out.String(), "hello") {

@@ -103,14 +103,7 @@ func (m *EASE) Fit(x *Matrix) error {
 	m.scores = nil
 	best := lambdas[0]
 	if len(lambdas) > 1 {
-		seed, frac := m.Seed, m.ValidationFraction
-		if seed == 0 {
-			seed = 1
-		}
-		if frac <= 0 {
-			frac = 0.2
-		}
-		tr, val := Split(x, seed, frac)
+		tr, val := validationSplit(x, m.Seed, m.ValidationFraction)
 		m.scores = map[float64]float64{}
 		bestScore := math.Inf(-1)
 		for _, l := range lambdas {
@@ -210,15 +203,7 @@ func (s *easeSolver) solve(x *Matrix, lambda float64, topK int) (*neighbours, er
 		}
 	}
 	for _, r := range rows {
-		slices.SortFunc(r, func(a, b Scored) int {
-			if better(a, b) {
-				return -1
-			}
-			if better(b, a) {
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(r, compareScored)
 	}
 	return newNeighbours(rows), nil
 }

@@ -10,6 +10,18 @@ import (
 	"time"
 )
 
+// validationSplit is the Split a model is tuned on: seed 0 means 1 and a
+// fraction of zero or less means 0.2.
+func validationSplit(x *Matrix, seed uint64, fraction float64) (train, validation *Matrix) {
+	if seed == 0 {
+		seed = 1
+	}
+	if fraction <= 0 {
+		fraction = 0.2
+	}
+	return Split(x, seed, fraction)
+}
+
 // Split divides x's entries at random into a training and a test matrix
 // over the same indices: each entry goes to test with the same chance, and
 // exactly round(fraction·NNZ) of them do. The same seed gives the same

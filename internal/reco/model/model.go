@@ -74,15 +74,7 @@ func topN(s []float32, n int, skip func(int) bool) []Scored {
 		}
 	}
 	out := []Scored(h)
-	slices.SortFunc(out, func(a, b Scored) int {
-		if better(a, b) {
-			return -1
-		}
-		if better(b, a) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, compareScored)
 	return out
 }
 
@@ -92,6 +84,17 @@ func better(a, b Scored) bool {
 		return a.Score > b.Score
 	}
 	return a.Item < b.Item
+}
+
+// compareScored is better as a slices.SortFunc comparison: best first.
+func compareScored(a, b Scored) int {
+	switch {
+	case better(a, b):
+		return -1
+	case better(b, a):
+		return 1
+	}
+	return 0
 }
 
 type minHeap []Scored
@@ -246,15 +249,7 @@ func pruneRow(self int, acc []float64, touched []int32, k int, key func(v float6
 	for n := range top {
 		top[n].Score = float32(acc[top[n].Item])
 	}
-	slices.SortFunc(top, func(a, b Scored) int {
-		if better(a, b) {
-			return -1
-		}
-		if better(b, a) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(top, compareScored)
 	return top
 }
 

@@ -66,14 +66,7 @@ func (t *Tuned) ValidationNDCG() []float64 { return t.scores }
 // Fit implements Model. It returns ErrNoModel without candidates or when
 // every candidate fails, and the refit's error.
 func (t *Tuned) Fit(x *Matrix) error {
-	seed, frac := t.Seed, t.ValidationFraction
-	if seed == 0 {
-		seed = 1
-	}
-	if frac <= 0 {
-		frac = 0.2
-	}
-	tr, val := Split(x, seed, frac)
+	tr, val := validationSplit(x, t.Seed, t.ValidationFraction)
 	t.best, t.scores = nil, make([]float64, len(t.Candidates))
 	bestScore := math.Inf(-1)
 	var firstErr error
