@@ -94,11 +94,8 @@ func TestSMTPMailer(t *testing.T) {
 		s := newSMTPServer(t)
 		s.user, s.pass = "mailer", "s3cret"
 		s.start()
-		m, err := notify.NewSMTPMailer(notify.SMTPConfig{Host: "127.0.0.1", Port: s.port(), TLS: notify.TLSNone, Username: "mailer", Password: "wrong"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = m.Send(context.Background(), testMessage("auth"))
+		m := s.mailer(t, notify.SMTPConfig{TLS: notify.TLSNone, Username: "mailer", Password: "wrong"})
+		err := m.Send(context.Background(), testMessage("auth"))
 		if err == nil || notify.IsPermanent(err) {
 			t.Errorf("err = %v, want a temporary error (the configuration can be fixed)", err)
 		}
@@ -108,10 +105,7 @@ func TestSMTPMailer(t *testing.T) {
 		t.Parallel()
 		s := newSMTPServer(t) // offers no STARTTLS
 		s.start()
-		m, err := notify.NewSMTPMailer(notify.SMTPConfig{Host: "127.0.0.1", Port: s.port(), TLS: notify.TLSStartTLS})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := s.mailer(t, notify.SMTPConfig{TLS: notify.TLSStartTLS})
 		if err := m.Send(context.Background(), testMessage("plain")); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 			t.Errorf("err = %v, want a refusal to send without STARTTLS", err)
 		}
@@ -125,10 +119,7 @@ func TestSMTPMailer(t *testing.T) {
 		s := newSMTPServer(t)
 		s.rejectRcpt["zoe@example.com"] = true
 		s.start()
-		m, err := notify.NewSMTPMailer(notify.SMTPConfig{Host: "127.0.0.1", Port: s.port(), TLS: notify.TLSNone})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := s.mailer(t, notify.SMTPConfig{TLS: notify.TLSNone})
 		if err := m.Send(context.Background(), testMessage("rejected")); !notify.IsPermanent(err) || !strings.Contains(err.Error(), "550") {
 			t.Errorf("err = %v, want permanent 550", err)
 		}
@@ -138,10 +129,7 @@ func TestSMTPMailer(t *testing.T) {
 		t.Parallel()
 		s := newSMTPServer(t)
 		s.start()
-		m, err := notify.NewSMTPMailer(notify.SMTPConfig{Host: "127.0.0.1", Port: s.port(), TLS: notify.TLSNone, Timeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := s.mailer(t, notify.SMTPConfig{TLS: notify.TLSNone, Timeout: 5 * time.Second})
 		if err := m.Send(context.Background(), testMessage("before")); err != nil {
 			t.Fatal(err)
 		}
@@ -167,10 +155,7 @@ func TestSMTPMailer(t *testing.T) {
 		s := newSMTPServer(t)
 		s.rejectRcpt["gone@example.com"] = true
 		s.start()
-		m, err := notify.NewSMTPMailer(notify.SMTPConfig{Host: "127.0.0.1", Port: s.port(), TLS: notify.TLSNone})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := s.mailer(t, notify.SMTPConfig{TLS: notify.TLSNone})
 		if err := m.Send(context.Background(), testMessage("ok-1")); err != nil {
 			t.Fatal(err)
 		}
@@ -191,10 +176,7 @@ func TestSMTPMailer(t *testing.T) {
 		t.Parallel()
 		s := newSMTPServer(t)
 		s.start()
-		m, err := notify.NewSMTPMailer(notify.SMTPConfig{Host: "127.0.0.1", Port: s.port(), TLS: notify.TLSNone, MaxIdle: 4})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m := s.mailer(t, notify.SMTPConfig{TLS: notify.TLSNone, MaxIdle: 4})
 		defer m.Close()
 		errs := make(chan error, 40)
 		for round := range 5 {
@@ -311,4 +293,15 @@ func TestKinds(t *testing.T) {
 	if notify.Kind("welcome").Valid() || notify.Kind("welcome").Essential() {
 		t.Error("an unknown kind is valid or essential")
 	}
+}
+
+// mailer is an SMTPMailer of cfg sending to s.
+func (s *smtpServer) mailer(t *testing.T, cfg notify.SMTPConfig) *notify.SMTPMailer {
+	t.Helper()
+	cfg.Host, cfg.Port = "127.0.0.1", s.port()
+	m, err := notify.NewSMTPMailer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
