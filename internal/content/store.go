@@ -148,23 +148,13 @@ func (q *query) visibleCond(a string, v Viewer) string {
 }
 
 // mapErr turns constraint violations into domain errors.
-func mapErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	if c, ok := pg.IsUniqueViolation(err); ok {
-		switch c {
-		case "genres_slug_key":
-			return ErrGenreTaken
-		case "seasons_title_number_key":
-			return ErrSeasonTaken
-		case "episodes_season_number_key":
-			return ErrEpisodeTaken
-		case "titles_external_key_key":
-			return ErrExternalKey
-		}
-	}
-	return err
+func mapErr(err error) error { return pg.MapUnique(err, uniqueErrs) }
+
+var uniqueErrs = map[string]error{
+	"genres_slug_key":            ErrGenreTaken,
+	"seasons_title_number_key":   ErrSeasonTaken,
+	"episodes_season_number_key": ErrEpisodeTaken,
+	"titles_external_key_key":    ErrExternalKey,
 }
 
 func findAdminTitle(ctx context.Context, q sqlx.QueryerContext, id string, forUpdate bool) (titleRow, error) {

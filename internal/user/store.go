@@ -33,16 +33,11 @@ func (r accountRow) account() Account {
 const accountCols = `id, email, email_verified_at, roles, created_at`
 
 // mapErr turns constraint violations into domain errors, in one place.
-func mapErr(err error) error {
-	if c, ok := pg.IsUniqueViolation(err); ok {
-		switch c {
-		case "accounts_email_key_key":
-			return ErrEmailTaken
-		case "profiles_account_name_key":
-			return ErrProfileNameTaken
-		}
-	}
-	return err
+func mapErr(err error) error { return pg.MapUnique(err, uniqueErrs) }
+
+var uniqueErrs = map[string]error{
+	"accounts_email_key_key":    ErrEmailTaken,
+	"profiles_account_name_key": ErrProfileNameTaken,
 }
 
 func getAccount(ctx context.Context, q sqlx.QueryerContext, query string, arg any) (Account, error) {

@@ -117,3 +117,15 @@ func IsUniqueViolation(err error) (constraint string, ok bool) {
 	code, c, ok := Constraint(err)
 	return c, ok && code == CodeUniqueViolation
 }
+
+// MapUnique returns the domain error byConstraint holds for a unique
+// violation of that constraint, and err itself otherwise (nil for nil):
+// the one place a store turns its unique constraints into domain errors.
+func MapUnique(err error, byConstraint map[string]error) error {
+	if c, ok := IsUniqueViolation(err); ok {
+		if mapped, ok := byConstraint[c]; ok {
+			return mapped
+		}
+	}
+	return err
+}
