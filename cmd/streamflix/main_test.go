@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -99,6 +100,13 @@ func (in *instance) stop(t *testing.T) {
 	}
 	in.cancel()
 	in.cancel = nil
+	in.wait(t)
+}
+
+// wait waits for the instance's Run to return, once it has been cancelled,
+// and closes it.
+func (in *instance) wait(t *testing.T) {
+	t.Helper()
 	select {
 	case err := <-in.done:
 		if err != nil {
@@ -134,15 +142,6 @@ func registryIDs(t *testing.T, base string) []string {
 	return ids
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func TestRegistryTwoInstances(t *testing.T) {
 	t.Parallel()
 	_, dbURL := pgtest.NewDBURL(t)
@@ -154,7 +153,7 @@ func TestRegistryTwoInstances(t *testing.T) {
 	aID, bID := a.Registry.Self().ID, b.Registry.Self().ID
 
 	ids := registryIDs(t, a.URL())
-	if !contains(ids, aID) || !contains(ids, bID) {
+	if !slices.Contains(ids, aID) || !slices.Contains(ids, bID) {
 		t.Fatalf("registry lists %v, want both %s and %s", ids, aID, bID)
 	}
 
@@ -164,7 +163,7 @@ func TestRegistryTwoInstances(t *testing.T) {
 	var sawRegistry bool
 	for _, m := range l.Modules {
 		if m.Name == "registry" {
-			sawRegistry = m.Healthy && contains(m.JobKinds, "registry.prune_instances")
+			sawRegistry = m.Healthy && slices.Contains(m.JobKinds, "registry.prune_instances")
 		}
 	}
 	if !sawRegistry {
@@ -173,7 +172,7 @@ func TestRegistryTwoInstances(t *testing.T) {
 
 	b.stop(t)
 	ids = registryIDs(t, a.URL())
-	if contains(ids, bID) || !contains(ids, aID) {
+	if slices.Contains(ids, bID) || !slices.Contains(ids, aID) {
 		t.Fatalf("after b stopped the registry lists %v, want only %s", ids, aID)
 	}
 }
@@ -188,7 +187,7 @@ func TestRegistryDropsSilentInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids := registryIDs(t, a.URL()); contains(ids, "crashed-1") {
+	if ids := registryIDs(t, a.URL()); slices.Contains(ids, "crashed-1") {
 		t.Fatalf("registry lists the silent instance: %v", ids)
 	}
 	n, err := a.Registry.Prune(context.Background())
@@ -320,15 +319,7 @@ func TestGracefulStop(t *testing.T) {
 	if got := <-slow; got != `200 {"done":"yes"}` {
 		t.Fatalf("in-flight request: %s", got)
 	}
-	select {
-	case err := <-a.done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("instance did not stop")
-	}
-	a.Close()
+	a.wait(t)
 }
 
 // runCLI runs the binary's run function and returns its exit code and output.

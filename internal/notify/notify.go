@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -364,7 +365,7 @@ func (r Request) validate() (EmailArgs, error) {
 		}
 	}
 	for f, v := range r.Data {
-		if !contains(spec.Required, f) && !contains(spec.Optional, f) {
+		if !slices.Contains(spec.Required, f) && !slices.Contains(spec.Optional, f) {
 			return EmailArgs{}, bad("data field %q is not one of the kind's fields", f)
 		}
 		if len(v) > maxDataValue {

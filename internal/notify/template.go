@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	texttemplate "text/template"
@@ -75,7 +76,7 @@ func loadTemplates(fsys fs.FS, specs map[Kind]kindSpec) (*templates, error) {
 		}
 	}
 	sort.Strings(locales)
-	if !contains(locales, DefaultLocale) {
+	if !slices.Contains(locales, DefaultLocale) {
 		return nil, fmt.Errorf("notify: templates: no %q directory", DefaultLocale)
 	}
 	for _, loc := range locales {
@@ -308,7 +309,7 @@ func check(k Kind, spec kindSpec, kt *kindTemplates) error {
 		r, err := kt.render(templateData(sample, name, "sample@example.invalid", "https://streamflix.example.invalid"))
 		if err != nil {
 			if m := missingKey.FindStringSubmatch(err.Error()); m != nil {
-				if contains(spec.Required, m[1]) || contains(spec.Optional, m[1]) {
+				if slices.Contains(spec.Required, m[1]) || slices.Contains(spec.Optional, m[1]) {
 					return fmt.Errorf("notify: kind %q: a template uses optional field %q without checking it is set (%v)", k, m[1], err)
 				}
 				return fmt.Errorf("notify: kind %q: a template uses field %q, which the kind does not declare (declared: %s): %v", k, m[1], declared, err)
@@ -353,7 +354,7 @@ func localeChain(l string) []string {
 	l = normLocale(l)
 	var out []string
 	add := func(s string) {
-		if s != "" && !contains(out, s) {
+		if s != "" && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
@@ -363,13 +364,4 @@ func localeChain(l string) []string {
 	}
 	add(DefaultLocale)
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

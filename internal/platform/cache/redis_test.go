@@ -99,7 +99,7 @@ func TestRedisKeys(t *testing.T) {
 	keys := must[[]string](t)(client.Keys(ctx, prefix+"*").Result())
 	want := []string{prefix + "cache:k", prefix + "count:k", prefix + "lease:k", prefix + "rate:k"}
 	for _, k := range want {
-		if !contains(keys, k) {
+		if !slices.Contains(keys, k) {
 			t.Errorf("key %s missing; keys under prefix: %v", k, keys)
 		}
 	}
@@ -112,15 +112,6 @@ func TestRedisKeys(t *testing.T) {
 			t.Errorf("key %s has TTL %s; every key must expire", k, ttl)
 		}
 	}
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // syncBuffer is a log destination safe for concurrent writes.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -109,7 +110,7 @@ func Down(ctx context.Context, db *sqlx.DB, module string, steps int) error {
 		}
 		return riverMigrate(ctx, db, rivermigrate.DirectionDown, opts)
 	}
-	if !contains(Modules(), module) {
+	if !slices.Contains(Modules(), module) {
 		return fmt.Errorf("unknown module %q (have %s, %s)", module, strings.Join(Modules(), ", "), RiverSchema)
 	}
 	return withModule(ctx, db, module, func(m *migrate.Migrate) error {
@@ -267,15 +268,6 @@ func riverMigrate(ctx context.Context, db *sqlx.DB, dir rivermigrate.Direction, 
 		return fmt.Errorf("river migrations: %w", err)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sqlErrNoRows) }

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,19 +46,10 @@ func (m *Metrics) know(queues []Spec) {
 	m.depth.mu.Lock()
 	defer m.depth.mu.Unlock()
 	for _, q := range queues {
-		if !contains(m.depth.queues, q.Name) {
+		if !slices.Contains(m.depth.queues, q.Name) {
 			m.depth.queues = append(m.depth.queues, q.Name)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (m *Metrics) observe(queue, kind, outcome string, d time.Duration) {
