@@ -30,10 +30,7 @@ func TestHasher(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		enc, err := b.owasp.Hash(b.ctx, "correct horse battery staple")
-		if err != nil {
-			t.Fatal(err)
-		}
+		enc := hash(t, b.owasp, "correct horse battery staple")
 		const prefix = "$argon2id$v=19$m=19456,t=2,p=1$"
 		if !strings.HasPrefix(enc, prefix) {
 			t.Fatalf("Hash = %q, want prefix %q", enc, prefix)
@@ -61,10 +58,7 @@ func TestHasher(t *testing.T) {
 	t.Run("WrongPassword", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		enc, err := b.cheap.Hash(b.ctx, "correct horse battery staple")
-		if err != nil {
-			t.Fatal(err)
-		}
+		enc := hash(t, b.cheap, "correct horse battery staple")
 		for _, pw := range []string{"", "correct horse battery stapl", "Correct horse battery staple", "correct horse battery staple "} {
 			ok, rehash, err := b.cheap.Verify(b.ctx, pw, enc)
 			if err != nil || ok || rehash {
@@ -86,10 +80,7 @@ func TestHasher(t *testing.T) {
 			{"SaltLen", Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 8, KeyLen: 32}},
 			{"KeyLen", Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 16}},
 		} {
-			enc, err := NewHasher(tc.p, 1).Hash(b.ctx, "s3cret passphrase")
-			if err != nil {
-				t.Fatal(err)
-			}
+			enc := hash(t, NewHasher(tc.p, 1), "s3cret passphrase")
 			ok, rehash, err := b.owasp.Verify(b.ctx, "s3cret passphrase", enc)
 			if err != nil || !ok || !rehash {
 				t.Errorf("%s: Verify = %v, %v, %v; want true, true, nil", tc.name, ok, rehash, err)
@@ -174,10 +165,7 @@ func TestHasher(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		h := NewHasher(cheap, 1)
-		enc, err := h.Hash(b.ctx, "s3cret passphrase")
-		if err != nil {
-			t.Fatal(err)
-		}
+		enc := hash(t, h, "s3cret passphrase")
 		h.sem <- struct{}{} // every slot busy
 
 		ctx, cancel := context.WithCancel(b.ctx)
@@ -231,4 +219,14 @@ func TestHasher(t *testing.T) {
 			}()
 		}
 	})
+}
+
+// hash is h.Hash(pw), failing the test on an error.
+func hash(t *testing.T, h *Hasher, pw string) string {
+	t.Helper()
+	enc, err := h.Hash(t.Context(), pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
 }
