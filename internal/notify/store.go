@@ -160,22 +160,21 @@ func markSent(ctx context.Context, q sqlx.ExecerContext, ids []string) ([]struct
 
 // markFailed records that the delivery failed for good, and why.
 func markFailed(ctx context.Context, q sqlx.ExecerContext, id string, cause error) error {
-	_, err := q.ExecContext(ctx, `
-		UPDATE notify.deliveries SET status = 'failed', error = $2, updated_at = now()
-		WHERE id = $1`, id, errorText(cause))
-	if err != nil {
-		return fmt.Errorf("record delivery %s failed: %w", id, err)
-	}
-	return nil
+	return markError(ctx, q, id, "failed", cause)
 }
 
 // markRetrying records a temporary failure; River retries the job.
 func markRetrying(ctx context.Context, q sqlx.ExecerContext, id string, cause error) error {
+	return markError(ctx, q, id, "sending", cause)
+}
+
+// markError records cause as the delivery's error, with status.
+func markError(ctx context.Context, q sqlx.ExecerContext, id, status string, cause error) error {
 	_, err := q.ExecContext(ctx, `
-		UPDATE notify.deliveries SET status = 'sending', error = $2, updated_at = now()
-		WHERE id = $1`, id, errorText(cause))
+		UPDATE notify.deliveries SET status = $2, error = $3, updated_at = now()
+		WHERE id = $1`, id, status, errorText(cause))
 	if err != nil {
-		return fmt.Errorf("record delivery %s error: %w", id, err)
+		return fmt.Errorf("record delivery %s %s: %w", id, status, err)
 	}
 	return nil
 }
