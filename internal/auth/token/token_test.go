@@ -59,6 +59,13 @@ func setup(t *testing.T) (*token.Manager, *testBundle) {
 	return b.instance(t), b
 }
 
+// setupTwo is setup with two instances on one database and clock.
+func setupTwo(t *testing.T) (a, other *token.Manager, b *testBundle) {
+	t.Helper()
+	a, b = setup(t)
+	return a, b.instance(t), b
+}
+
 // instance starts another Manager on the bundle's database and clock, as
 // another instance of streamflix would.
 func (b *testBundle) instance(t *testing.T) *token.Manager {
@@ -370,8 +377,7 @@ func TestInstances(t *testing.T) {
 
 	t.Run("ShareKeys", func(t *testing.T) {
 		t.Parallel()
-		a, b := setup(t)
-		other := b.instance(t)
+		a, other, _ := setupTwo(t)
 		if _, err := other.Verify(issue(t, a, sampleClaims())); err != nil {
 			t.Errorf("b verifies a's token: %v", err)
 		}
@@ -424,8 +430,7 @@ func TestRotate(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
-		a, b := setup(t)
-		other := b.instance(t)
+		a, other, b := setupTwo(t)
 		oldKid := a.Keys()[0].ID
 		before := issue(t, a, sampleClaims())
 
@@ -465,8 +470,7 @@ func TestRotate(t *testing.T) {
 
 	t.Run("PeriodicRefresh", func(t *testing.T) {
 		t.Parallel()
-		a, b := setup(t)
-		other := b.instance(t)
+		a, other, b := setupTwo(t)
 		k, err := a.Rotate(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -487,8 +491,7 @@ func TestRotate(t *testing.T) {
 
 	t.Run("UnknownKidReloadRateLimited", func(t *testing.T) {
 		t.Parallel()
-		a, b := setup(t)
-		other := b.instance(t)
+		a, other, b := setupTwo(t)
 		// A token naming a kid nobody has costs other one reload...
 		forged := segment(map[string]any{"alg": "RS256", "typ": "JWT", "kid": "no-such-key"}) + "." + segment(validPayload(b.clock.Now())) + ".c2ln"
 		_, err := other.Verify(forged)
