@@ -271,26 +271,9 @@ func TestPaging(t *testing.T) {
 		tt := b.title(TitleInput{Name: "Title " + string(rune('A'+i))})
 		want[tt.ID] = true
 	}
-	seen := map[string]bool{}
-	cur := ""
-	pages := 0
-	for {
-		p, err := b.s.Titles(b.ctx, adult, Filter{Limit: 7, Cursor: cur})
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
-		for _, it := range p.Items {
-			if seen[it.ID] {
-				t.Fatalf("duplicate %s", it.Name)
-			}
-			seen[it.ID] = true
-		}
-		if p.NextCursor == "" {
-			break
-		}
-		cur = p.NextCursor
-	}
+	seen, pages := pageAll(t, "", func(cur string) (Page, error) {
+		return b.s.Titles(b.ctx, adult, Filter{Limit: 7, Cursor: cur})
+	})
 	if len(seen) != 25 || pages != 4 {
 		t.Fatalf("saw %d titles in %d pages", len(seen), pages)
 	}
@@ -300,26 +283,38 @@ func TestPaging(t *testing.T) {
 		}
 	}
 	// Search pages too.
-	seen = map[string]bool{}
-	cur = ""
+	seen, _ = pageAll(t, "search ", func(cur string) (Page, error) {
+		return b.s.Search(b.ctx, adult, "title", Filter{Limit: 10, Cursor: cur})
+	})
+	if len(seen) != 25 {
+		t.Fatalf("search saw %d", len(seen))
+	}
+}
+
+// pageAll follows the next cursors from the first page to the last and
+// returns the ids it saw and how many pages it read. It fails on an error or
+// on an item seen twice (what prefixes the message).
+func pageAll(t *testing.T, what string, page func(cursor string) (Page, error)) (map[string]bool, int) {
+	t.Helper()
+	seen := map[string]bool{}
+	cur := ""
+	pages := 0
 	for {
-		p, err := b.s.Search(b.ctx, adult, "title", Filter{Limit: 10, Cursor: cur})
+		p, err := page(cur)
 		if err != nil {
 			t.Fatal(err)
 		}
+		pages++
 		for _, it := range p.Items {
 			if seen[it.ID] {
-				t.Fatalf("search duplicate %s", it.Name)
+				t.Fatalf("%sduplicate %s", what, it.Name)
 			}
 			seen[it.ID] = true
 		}
 		if p.NextCursor == "" {
-			break
+			return seen, pages
 		}
 		cur = p.NextCursor
-	}
-	if len(seen) != 25 {
-		t.Fatalf("search saw %d", len(seen))
 	}
 }
 
