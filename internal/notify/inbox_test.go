@@ -178,8 +178,7 @@ func TestPreferences(t *testing.T) {
 func TestUnsubscribe(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	b := setup(t)
-	b.startQueue(t, true)
+	b := setupWorking(t)
 	b.enqueue(t, newContent("Season 2"))
 
 	e := parseEmail(t, b.smtp.waitMessages(1)[0].Data)

@@ -111,6 +111,14 @@ func (b *testBundle) workers() *river.Workers {
 	return w
 }
 
+// setupWorking is setup with a queue that works notify's jobs.
+func setupWorking(t *testing.T) *testBundle {
+	t.Helper()
+	b := setup(t)
+	b.startQueue(t, true)
+	return b
+}
+
 // startQueue runs River the way streamflix does (queue.New), with
 // notify's queue as its Module describes it; work false builds an
 // insert-only client, as on an instance without workers.
@@ -307,8 +315,7 @@ func TestEnqueueTx(t *testing.T) {
 
 	t.Run("OK", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t)
-		b.startQueue(t, true)
+		b := setupWorking(t)
 		b.enqueue(t, verifyRequest())
 
 		msgs := b.smtp.waitMessages(1)
@@ -408,8 +415,7 @@ func TestEnqueueTx(t *testing.T) {
 
 	t.Run("RolledBack", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t)
-		b.startQueue(t, true)
+		b := setupWorking(t)
 		ctx := context.Background()
 		tx, err := b.db.BeginTxx(ctx, nil)
 		if err != nil {
@@ -435,8 +441,7 @@ func TestEnqueueTx(t *testing.T) {
 
 	t.Run("DedupKey", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t)
-		b.startQueue(t, true)
+		b := setupWorking(t)
 		r := verifyRequest()
 		r.DedupKey = "verify:tok_123"
 		b.enqueue(t, r)
@@ -451,8 +456,7 @@ func TestEnqueueTx(t *testing.T) {
 
 	t.Run("DedupKeyAfterJobCleanup", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t)
-		b.startQueue(t, true)
+		b := setupWorking(t)
 		r := verifyRequest()
 		r.DedupKey = "verify:tok_456"
 		b.enqueue(t, r)
@@ -469,8 +473,7 @@ func TestEnqueueTx(t *testing.T) {
 
 	t.Run("ToOverride", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t)
-		b.startQueue(t, true)
+		b := setupWorking(t)
 		link := "https://streamflix.test/confirm-email?token=tok_789"
 		b.enqueue(t, notify.Request{Kind: notify.EmailChange, UserID: aliceID, To: "alice.new@example.org", Data: map[string]string{"link": link}})
 		got := b.smtp.waitMessages(1)[0]
@@ -488,8 +491,7 @@ func TestEnqueueTx(t *testing.T) {
 
 	t.Run("AccountDeleted", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t)
-		b.startQueue(t, true)
+		b := setupWorking(t)
 		// The user is gone by the time the job runs.
 		b.enqueue(t, notify.Request{Kind: notify.AccountDeleted, UserID: "user-gone", To: "gone@example.com"})
 		got := b.smtp.waitMessages(1)[0]
@@ -504,8 +506,7 @@ func TestEnqueueTx(t *testing.T) {
 
 	t.Run("NewSignIn", func(t *testing.T) {
 		t.Parallel()
-		b := setup(t)
-		b.startQueue(t, true)
+		b := setupWorking(t)
 		b.enqueue(t, notify.Request{Kind: notify.NewSignIn, UserID: aliceID, Data: map[string]string{
 			"device": "Firefox on Linux <script>", "ip": "203.0.113.7", "time": "Wed, 25 Nov 2026 10:15:00 UTC",
 		}})
