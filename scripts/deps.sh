@@ -32,6 +32,7 @@ for purpose in "$@"; do
 	run)
 		pg_server
 		need redis-server redis-server
+		need ffmpeg ffmpeg
 		;;
 	web)
 		need node nodejs
@@ -46,6 +47,8 @@ for purpose in "$@"; do
 		need node nodejs
 		need npm npm
 		need chromium chromium
+		need ffmpeg ffmpeg
+		go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
 		go_tool stripe-mock github.com/stripe/stripe-mock@v0.203.0
 		;;
 	bench)

@@ -34,6 +34,7 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/queue"
 	"github.com/streamflix/streamflix/internal/platform/storage"
 	"github.com/streamflix/streamflix/internal/registry"
+	"github.com/streamflix/streamflix/internal/streaming"
 	"github.com/streamflix/streamflix/internal/user"
 	"github.com/streamflix/streamflix/web"
 )
@@ -53,12 +54,13 @@ type Main struct {
 	Registry *registry.Registry
 	Gateway  *gateway.Gateway
 
-	Users   *user.Service
-	Auth    *auth.Service
-	Notify  *notify.Service
-	Catalog *content.Service
-	Media   *storage.Local
-	Payment *payment.Service
+	Users     *user.Service
+	Auth      *auth.Service
+	Notify    *notify.Service
+	Catalog   *content.Service
+	Media     storage.Store
+	Payment   *payment.Service
+	Streaming *streaming.Service
 
 	server   *http.Server
 	listener net.Listener
@@ -94,6 +96,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.openUser,
 		m.openContent,
 		m.openPayment,
+		m.openStreaming,
 	} {
 		if err := open(ctx); err != nil {
 			return err
@@ -162,8 +165,8 @@ func (m *Main) openPlatform(ctx context.Context) error {
 	m.Registry.Add(m.Registry.Module(m.Version))
 	m.jobs = &queue.Deferred{}
 	m.hasher = password.NewHasher(password.OWASP, 0)
-	if m.Media, err = storage.NewLocal(cfg.MediaDir); err != nil {
-		return fmt.Errorf("MEDIA_DIR: %w", err)
+	if m.Media, err = openMedia(ctx, cfg); err != nil {
+		return err
 	}
 	return nil
 }

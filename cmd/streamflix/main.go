@@ -75,6 +75,8 @@ Usage:
   streamflix seed --demo [--if-empty]   load the demo catalog (public-domain classics), published
   streamflix seed --scale N [--seed S]  generate N published titles for load tests
   streamflix billing advance DURATION   move the sandbox's test clock (31d, 36h) and run due renewals
+  streamflix video import FILE --title KEY [--season N --episode N] [--language L]
+                                        ingest a video file through the upload pipeline
   streamflix version                    print the version
 
 `
@@ -116,6 +118,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return billingCmd(ctx, rest, getenv, stdout, stderr)
 	case "reco":
 		return recoCmd(ctx, rest, getenv, stdout, stderr)
+	case "video":
+		return videoCmd(ctx, rest, getenv, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "streamflix: unknown command %q\n\n%s", cmd, usage)
 		return 2

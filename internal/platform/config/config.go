@@ -77,6 +77,19 @@ type Config struct {
 	MediaDir string // MEDIA_DIR
 	MediaURL string // MEDIA_URL
 
+	Storage     string // STORAGE
+	S3Endpoint  string // S3_ENDPOINT
+	S3Bucket    string // S3_BUCKET
+	S3AccessKey string // S3_ACCESS_KEY
+	S3SecretKey string // S3_SECRET_KEY
+	S3Region    string // S3_REGION
+
+	UploadDir        string        // UPLOAD_DIR
+	VideoMaxBytes    int64         // VIDEO_MAX_BYTES
+	VideoMaxDuration time.Duration // VIDEO_MAX_DURATION
+	TranscodePreset  string        // TRANSCODE_PRESET
+	TranscodeWorkers int           // TRANSCODE_WORKERS
+
 	PaymentProvider          string // PAYMENT_PROVIDER
 	PaymentWebhookSecret     string // PAYMENT_WEBHOOK_SECRET
 	PaymentSandboxWebhookURL string // PAYMENT_SANDBOX_WEBHOOK_URL
@@ -202,6 +215,17 @@ var settings = []setting{
 	{"MAIL_DIR", ".data/mail", "where emails are written when SMTP_HOST is empty", false, func(c *Config) any { return &c.MailDir }},
 	{"MEDIA_DIR", ".data/media", "directory media (artwork, later video) is stored in and served from at /media/; instances behind one load balancer must share it", false, func(c *Config) any { return &c.MediaDir }},
 	{"MEDIA_URL", "/media", "prefix of media URLs in API responses: /media (this app, behind the edge cache) or a CDN's https:// URL that fetches from it", false, func(c *Config) any { return &c.MediaURL }},
+	{"STORAGE", "local", "where media is stored: local (MEDIA_DIR) or s3 (S3_ENDPOINT, S3_BUCKET)", false, func(c *Config) any { return &c.Storage }},
+	{"S3_ENDPOINT", "", "URL of the S3-compatible server when STORAGE=s3, e.g. https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:7070", false, func(c *Config) any { return &c.S3Endpoint }},
+	{"S3_BUCKET", "", "bucket media is stored in when STORAGE=s3 (created if missing)", false, func(c *Config) any { return &c.S3Bucket }},
+	{"S3_ACCESS_KEY", "", "S3 access key id", true, func(c *Config) any { return &c.S3AccessKey }},
+	{"S3_SECRET_KEY", "", "S3 secret access key", true, func(c *Config) any { return &c.S3SecretKey }},
+	{"S3_REGION", "us-east-1", "S3 region of the bucket", false, func(c *Config) any { return &c.S3Region }},
+	{"UPLOAD_DIR", ".data/uploads", "directory resumable video uploads and their sources are kept in until transcoded; instances that serve uploads or run workers must share it", false, func(c *Config) any { return &c.UploadDir }},
+	{"VIDEO_MAX_BYTES", "21474836480", "largest video upload accepted, in bytes (default 20 GiB)", false, func(c *Config) any { return &c.VideoMaxBytes }},
+	{"VIDEO_MAX_DURATION", "4h", "longest video accepted for transcoding", false, func(c *Config) any { return &c.VideoMaxDuration }},
+	{"TRANSCODE_PRESET", "veryfast", "x264 preset of transcodes (ultrafast ... veryslow): slower is smaller at the same quality", false, func(c *Config) any { return &c.TranscodePreset }},
+	{"TRANSCODE_WORKERS", "1", "videos transcoded at once per instance (each ffmpeg uses every core)", false, func(c *Config) any { return &c.TranscodeWorkers }},
 	{"PAYMENT_PROVIDER", "sandbox", "payment provider: sandbox (built in, test cards, test clock) or stripe", false, func(c *Config) any { return &c.PaymentProvider }},
 	{"PAYMENT_WEBHOOK_SECRET", "", "secret the sandbox signs its webhook events with (Stripe's scheme); empty keeps a generated one in Postgres", true, func(c *Config) any { return &c.PaymentWebhookSecret }},
 	{"PAYMENT_SANDBOX_WEBHOOK_URL", "", "where the sandbox delivers its events; empty: this instance's own /api/v1/billing/webhooks/sandbox", false, func(c *Config) any { return &c.PaymentSandboxWebhookURL }},
@@ -417,6 +441,35 @@ func (c *Config) validate() error {
 	if u, err := url.Parse(c.MediaURL); err != nil || u.RawQuery != "" || u.Fragment != "" ||
 		!(u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/") || (u.Scheme == "http" || u.Scheme == "https") && u.Host != "") {
 		return bad("MEDIA_URL", "%q is not a path like /media or an http(s) URL like https://cdn.example.com/media", c.MediaURL)
+	}
+	switch c.Storage {
+	case "local":
+	case "s3":
+		if u, err := url.Parse(c.S3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad("S3_ENDPOINT", "%q is not an http(s) URL (required with STORAGE=s3)", c.S3Endpoint)
+		}
+		if c.S3Bucket == "" {
+			return bad("S3_BUCKET", "is required with STORAGE=s3")
+		}
+	default:
+		return bad("STORAGE", "%q is not one of local, s3", c.Storage)
+	}
+	if c.UploadDir == "" {
+		return bad("UPLOAD_DIR", "must name a directory")
+	}
+	if c.VideoMaxBytes < 1<<20 {
+		return bad("VIDEO_MAX_BYTES", "must be at least 1048576 (1 MiB), got %d", c.VideoMaxBytes)
+	}
+	if c.VideoMaxDuration <= 0 {
+		return bad("VIDEO_MAX_DURATION", "must be a positive duration, got %s", c.VideoMaxDuration)
+	}
+	switch c.TranscodePreset {
+	case "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow":
+	default:
+		return bad("TRANSCODE_PRESET", "%q is not an x264 preset (ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow)", c.TranscodePreset)
+	}
+	if c.TranscodeWorkers < 1 || c.TranscodeWorkers > 64 {
+		return bad("TRANSCODE_WORKERS", "must be between 1 and 64, got %d", c.TranscodeWorkers)
 	}
 	if c.JobConcurrency < 1 || c.JobConcurrency > 1000 {
 		return bad("JOB_CONCURRENCY", "must be between 1 and 1000, got %d", c.JobConcurrency)

@@ -204,6 +204,13 @@ func TestLoadErrors(t *testing.T) {
 		{"MediaURLSchemeRelative", map[string]string{"MEDIA_URL": "//cdn.example.com/media"}, nil, "MEDIA_URL"},
 		{"MediaURLQuery", map[string]string{"MEDIA_URL": "/media?v=1"}, nil, "MEDIA_URL"},
 		{"MediaURLRoot", map[string]string{"MEDIA_URL": "/"}, nil, "MEDIA_URL"},
+		{"Storage", map[string]string{"STORAGE": "nfs"}, nil, "STORAGE"},
+		{"S3EndpointMissing", map[string]string{"STORAGE": "s3", "S3_BUCKET": "media"}, nil, "S3_ENDPOINT"},
+		{"S3BucketMissing", map[string]string{"STORAGE": "s3", "S3_ENDPOINT": "http://127.0.0.1:7070"}, nil, "S3_BUCKET"},
+		{"VideoMaxBytesTiny", map[string]string{"VIDEO_MAX_BYTES": "100"}, nil, "VIDEO_MAX_BYTES"},
+		{"VideoMaxDurationZero", map[string]string{"VIDEO_MAX_DURATION": "0s"}, nil, "VIDEO_MAX_DURATION"},
+		{"TranscodePreset", map[string]string{"TRANSCODE_PRESET": "turbo"}, nil, "TRANSCODE_PRESET"},
+		{"TranscodeWorkersZero", map[string]string{"TRANSCODE_WORKERS": "0"}, nil, "TRANSCODE_WORKERS"},
 		{"UnknownFlag", nil, []string{"--no-such-flag"}, "flags"},
 	}
 	for _, tt := range tests {
@@ -233,18 +240,21 @@ func TestRedaction(t *testing.T) {
 		dbPass    = "pgS3cretPW"
 		redisPass = "r3disS3cret"
 		token     = "admintoken-0123456789abcdef0123456789abcdef"
+		s3Secret  = "s3SecretKeyValue"
 	)
 	c, _, err := load(map[string]string{
 		"DATABASE_URL": "postgres://appuser:" + dbPass + "@db.internal:5432/streamflix?sslmode=disable",
 		"REDIS_URL":    "redis://cacheuser:" + redisPass + "@redis.internal:6379/0",
 		"ADMIN_TOKEN":  token,
+		"STORAGE":      "s3", "S3_ENDPOINT": "http://127.0.0.1:7070", "S3_BUCKET": "media",
+		"S3_ACCESS_KEY": "AKIAEXAMPLEKEY", "S3_SECRET_KEY": s3Secret,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	red := c.Redacted()
 	str := c.String()
-	for _, secret := range []string{dbPass, redisPass, token} {
+	for _, secret := range []string{dbPass, redisPass, token, s3Secret, "AKIAEXAMPLEKEY"} {
 		if strings.Contains(str, secret) {
 			t.Errorf("String() contains secret %q:\n%s", secret, str)
 		}

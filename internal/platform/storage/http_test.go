@@ -13,10 +13,11 @@ import (
 
 func TestHandler(t *testing.T) {
 	t.Parallel()
-	st, err := storage.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	forEach(t, testHandler)
+}
+
+func testHandler(t *testing.T, b *testBundle) {
+	st := b.st
 	body := "0123456789abcdef"
 	for _, k := range []string{"artwork/ab/185.jpg", "video/v/master.m3u8"} {
 		if err := st.Put(t.Context(), k, strings.NewReader(body)); err != nil {

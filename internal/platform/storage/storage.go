@@ -1,6 +1,8 @@
-// Package storage keeps media objects (artwork now, video later) behind a
-// small interface with a local-directory implementation, and serves them
-// over HTTP with Range requests and long cache lifetimes.
+// Package storage keeps media objects (artwork and video) behind a small
+// interface with two implementations, a local directory (Local) and a
+// bucket on an S3-compatible server (S3), which pass one contract test
+// suite, and serves them over HTTP with Range requests and long cache
+// lifetimes.
 //
 // Objects are named by keys: slash-separated segments of letters, digits,
 // '.', '_' and '-', none starting with '.', ending in an extension from a
