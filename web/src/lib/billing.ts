@@ -49,7 +49,7 @@ export function entitled(sub: Subscription | null | undefined): boolean {
 
 // live is a subscription that is still running (checkout finished or
 // paying): the account changes its plan rather than checking out again.
-export function live(sub: Subscription | null | undefined): sub is Subscription {
+export function live(sub: Subscription | null | undefined): boolean {
   return !!sub && sub.status !== 'canceled' && sub.status !== 'incomplete' && sub.status !== 'incomplete_expired'
 }
 
