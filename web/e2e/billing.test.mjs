@@ -24,7 +24,7 @@ async function shoot(p, name) {
   for (const [label, size] of Object.entries(SIZES)) {
     await p.setViewportSize(size)
     await p.waitForTimeout(150)
-    await p.screenshot({ path: join(shotsDir, `${name}-${label}.png`), fullPage: label === 'desktop' })
+    await p.screenshot({ path: join(shotsDir, `${name}-${label}.png`) })
   }
   await p.setViewportSize(before)
 }
@@ -41,6 +41,17 @@ after(async () => {
 })
 
 const billing = () => page.locator('section.billing')
+
+// reloadUntil reloads the page until locator shows: the provider's events
+// reach streamflix asynchronously, as Stripe's do.
+async function reloadUntil(locator, tries = 30) {
+  for (let i = 0; i < tries && !(await locator.count()); i++) {
+    await page.waitForTimeout(1000)
+    await page.reload()
+    await billing().waitFor()
+  }
+  await locator.first().waitFor()
+}
 
 test('a new account meets the paywall, verifies, and is offered the plans', async () => {
   email = `grace.${h.id}@example.com`
@@ -147,4 +158,34 @@ test('switches to Premium, then cancels at the period end and takes it back', as
   await billing().getByRole('button', { name: 'Keep my plan' }).click()
   await billing().getByTestId('next-charge').waitFor()
   assert.equal(await ends.count(), 0)
+})
+
+test('a failed renewal shows the past-due banner, which leads to the portal to fix the card', async () => {
+  // Switch to the card that fails every renewal, through the portal.
+  await page.goto('/account/billing')
+  await billing().getByRole('button', { name: 'Manage payment method' }).click()
+  await page.waitForURL(/\/billing\/sandbox\/portal\//)
+  await page.getByRole('heading', { name: 'Manage your streamflix subscription' }).waitFor()
+  await page.getByLabel('Card number').fill('4000 0000 0000 0341')
+  await page.getByLabel('Expiry (MM/YY)').fill('12/34')
+  await page.getByLabel('CVC').fill('123')
+  await page.getByRole('button', { name: 'Update card' }).click()
+  await page.waitForURL(/\/account\/billing$/)
+  await reloadUntil(billing().getByText('Visa ending in 0341'))
+
+  // A month later the renewal fails: the account is past due, still entitled.
+  await h.admin('POST', '/admin/billing/clock/advance', { duration: '32d' })
+  await waitForMail(h, email, /payment for streamflix failed/, 30000)
+  const banner = page.locator('.pastdue-banner')
+  await reloadUntil(banner)
+  await banner.getByText('Your last payment did not go through.').waitFor()
+  await billing().getByText('Payment overdue', { exact: true }).waitFor()
+  await page.evaluate(() => window.scrollTo(0, 0))
+  await shoot(page, 'billing-past-due')
+  await page.goto('/')
+  await banner.waitFor()
+  await page.locator('.hero').waitFor()
+  await shoot(page, 'home-past-due')
+  await banner.getByRole('button', { name: 'Update card' }).click()
+  await page.waitForURL(/\/billing\/sandbox\/portal\//)
 })

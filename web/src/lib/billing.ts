@@ -89,6 +89,11 @@ export function longDate(iso: string, locale?: string): string {
   return new Date(iso).toLocaleDateString(locale, { year: 'numeric', month: 'long', day: 'numeric' })
 }
 
+// shortDate is "4 Jan 2027" in the reader's locale.
+export function shortDate(iso: string, locale?: string): string {
+  return new Date(iso).toLocaleDateString(locale, { year: 'numeric', month: 'short', day: 'numeric' })
+}
+
 // idempotencyKey names one money-moving operation for the server.
 export function idempotencyKey(): string {
   if (typeof crypto !== 'undefined' && typeof crypto.randomUUID === 'function') return crypto.randomUUID()

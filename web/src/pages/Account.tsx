@@ -38,6 +38,7 @@ export default function Account() {
           </button>
         </>
       )}
+      <BillingSection />
       {account && (
         <>
           <section className="panel" aria-labelledby="acct-email">
@@ -55,7 +56,6 @@ export default function Account() {
           </section>
         </>
       )}
-      <BillingSection />
       <Devices />
       <section className="panel" aria-labelledby="acct-more">
         <h2 id="acct-more">Settings</h2>

@@ -5,7 +5,7 @@ import { describe } from '../api/http'
 import type { Invoice, Subscription } from '../api/models'
 import { useSessionId } from '../auth/session'
 import { Banner } from '../components/Form'
-import { formatMoney, live, longDate, perInterval, statusLabel } from '../lib/billing'
+import { formatMoney, live, longDate, perInterval, shortDate, statusLabel } from '../lib/billing'
 import { cancelSubscription, openPortal, openReceipt, resumeSubscription, subscriptionKey, useInvoices, usePlans, useSubscription } from '../lib/subscription'
 
 // BillingSection is the account page's billing: the plan, the next charge,
@@ -104,7 +104,7 @@ function Current({ sub }: { sub: Subscription }) {
         <dd>{perInterval(sub.plan.price.amount, sub.plan.price.currency, sub.plan.interval)}</dd>
         {end && sub.cancel_at_period_end && (
           <>
-            <dt>Ends</dt>
+            <dt>Renewal</dt>
             <dd data-testid="ends-on">Ends on {longDate(end)}. You can watch until then.</dd>
           </>
         )}
@@ -200,8 +200,8 @@ function Invoices({ items }: { items: Invoice[] }) {
         <tbody>
           {items.map((inv) => (
             <tr key={inv.id}>
-              <td>{longDate(inv.paid_at ?? inv.created_at)}</td>
-              <td>{inv.number}</td>
+              <td className="nowrap">{shortDate(inv.paid_at ?? inv.created_at)}</td>
+              <td className="nowrap">{inv.number}</td>
               <td className="num">{formatMoney(inv.total, inv.currency)}</td>
               <td>{invoiceStatus(inv)}</td>
               <td className="num">
