@@ -143,7 +143,7 @@ export default function TitlePage() {
 
 // PlayButton stands where Play is: a viewer who may not watch is offered
 // the plans instead.
-function PlayButton({ playable, action }: { playable: boolean; action: ReturnType<typeof playAction> }) {
+export function PlayButton({ playable, action }: { playable: boolean; action: ReturnType<typeof playAction> }) {
   if (action === 'choose-plan') {
     return (
       <>
