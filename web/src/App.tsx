@@ -18,6 +18,7 @@ const Search = lazy(() => import('./pages/Search'))
 const Account = lazy(() => import('./pages/Account'))
 const Inbox = lazy(() => import('./pages/Inbox'))
 const NotificationSettings = lazy(() => import('./pages/NotificationSettings'))
+const Plans = lazy(() => import('./pages/Plans'))
 
 export function App() {
   const { boot, retryBoot } = useSession()
@@ -40,6 +41,8 @@ export function App() {
           <Route path="/profiles/:id/edit" element={<ProfileEdit />} />
           <Route element={<Shell />}>
             <Route path="/account" element={<Account />} />
+            <Route path="/account/billing" element={<Account />} />
+            <Route path="/plans" element={<Plans />} />
             <Route path="/notifications" element={<Inbox />} />
             <Route path="/settings/notifications" element={<NotificationSettings />} />
             <Route element={<WithProfile />}>

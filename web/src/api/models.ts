@@ -35,3 +35,7 @@ export interface Page<T> {
   items: T[]
   next_cursor?: string
 }
+export type Plan = Schemas['PaymentPlan']
+export type Price = Schemas['PaymentPrice']
+export type Subscription = Schemas['PaymentSubscription']
+export type Invoice = Schemas['PaymentInvoice']

@@ -5,7 +5,9 @@ import type { Notification } from '../api/models'
 import { client } from '../api/client'
 import { call, signOut } from '../auth/client'
 import { useAccount, useCurrentProfile, useProfileId } from '../auth/session'
+import { showPastDueBanner } from '../lib/billing'
 import { timeAgo, useOnline } from '../lib/hooks'
+import { openPortal, useSubscription } from '../lib/subscription'
 import { useLiveNotifications, useMarkAllRead, useMarkRead, useNotificationList, useUnread } from '../lib/notifications'
 import { Avatar } from './Avatar'
 import { Icon } from './Icon'
@@ -43,6 +45,7 @@ export function Shell() {
       <Header kids={kids} hasProfile={!!profileId} />
       <OfflineBar />
       {!kids && <VerifyBanner />}
+      {!kids && <PastDueBanner />}
       <main id="main" ref={mainRef}>
         <Outlet />
       </main>
@@ -246,6 +249,35 @@ function OfflineBar() {
   return (
     <div className="offline-bar" role="status">
       You are offline. What you see may be out of date; what you type is kept until you are back.
+    </div>
+  )
+}
+
+// PastDueBanner asks for a new card while a renewal is overdue: access
+// stays during the retry window, and the portal fixes it.
+function PastDueBanner() {
+  const { data: sub } = useSubscription()
+  const [busy, setBusy] = useState(false)
+  const [err, setErr] = useState('')
+  if (!showPastDueBanner(sub)) return null
+  const fix = async () => {
+    setBusy(true)
+    setErr('')
+    try {
+      await openPortal() // the browser leaves for the portal
+    } catch (e) {
+      setErr(describe(e))
+      setBusy(false)
+    }
+  }
+  return (
+    <div className="pastdue-banner" role="alert">
+      <p>
+        <strong>Your last payment did not go through.</strong> Update your card to keep watching. {err}
+      </p>
+      <button className="btn btn--small btn--primary" onClick={fix} disabled={busy}>
+        Update card
+      </button>
     </div>
   )
 }

@@ -7,6 +7,7 @@ import { client } from '../api/client'
 import { call, tokens } from '../auth/client'
 import { useAccount, useCurrentProfile, useSessionId } from '../auth/session'
 import { Banner, Field, Submit, useForm } from '../components/Form'
+import { BillingSection } from './Billing'
 import { Icon } from '../components/Icon'
 import { timeAgo, useDocumentTitle } from '../lib/hooks'
 import { collect, email, newPassword, required } from '../lib/validate'
@@ -37,6 +38,7 @@ export default function Account() {
           </button>
         </>
       )}
+      <BillingSection />
       {account && (
         <>
           <section className="panel" aria-labelledby="acct-email">

@@ -11,7 +11,9 @@ import { FocusGrid } from '../components/FocusGrid'
 import { Icon } from '../components/Icon'
 import { Row } from '../components/Row'
 import { HeroSkeleton, RowSkeleton } from '../components/Skeleton'
+import { playAction } from '../lib/billing'
 import { useDocumentTitle } from '../lib/hooks'
+import { useSubscription } from '../lib/subscription'
 
 function runtime(min: number): string {
   if (!min) return ''
@@ -26,6 +28,7 @@ export default function TitlePage() {
     queryKey: ['title', profileId, id],
     queryFn: () => call<TitleDetails>((headers) => client.GET('/api/v1/titles/{id}', { headers, params: { path: { id } } })),
   })
+  const { data: sub, isError: subFailed } = useSubscription()
   useDocumentTitle(t?.name ?? (error ? 'Title not found' : undefined))
 
   if (isPending) {
@@ -96,14 +99,7 @@ export default function TitlePage() {
               ))}
             </p>
             <div className="hero__actions">
-              <button className="btn btn--primary btn--lg" disabled={!t.playable} aria-describedby={t.playable ? undefined : 'play-note'}>
-                <Icon name="play" />Play
-              </button>
-              {!t.playable && (
-                <span id="play-note" className="muted">
-                  Coming soon
-                </span>
-              )}
+              <PlayButton playable={t.playable} action={subFailed ? (t.playable ? 'play' : 'coming-soon') : playAction(t.playable, sub)} />
             </div>
             {t.synopsis && <p className="title-hero__synopsis">{t.synopsis}</p>}
             <dl className="credits">
@@ -142,6 +138,35 @@ export default function TitlePage() {
         </FocusGrid>
       )}
     </div>
+  )
+}
+
+// PlayButton stands where Play is: a viewer who may not watch is offered
+// the plans instead.
+export function PlayButton({ playable, action }: { playable: boolean; action: ReturnType<typeof playAction> }) {
+  if (action === 'choose-plan') {
+    return (
+      <>
+        <Link className="btn btn--primary btn--lg" to="/plans">
+          <Icon name="play" />
+          Choose a plan to watch
+        </Link>
+        <span className="muted">Subscribe to watch this and every title on streamflix.</span>
+      </>
+    )
+  }
+  const on = action === 'play' && playable
+  return (
+    <>
+      <button className="btn btn--primary btn--lg" disabled={!on} aria-describedby={action === 'coming-soon' ? 'play-note' : undefined}>
+        <Icon name="play" />Play
+      </button>
+      {action === 'coming-soon' && (
+        <span id="play-note" className="muted">
+          Coming soon
+        </span>
+      )}
+    </>
   )
 }
 

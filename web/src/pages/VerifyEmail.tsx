@@ -60,7 +60,12 @@ export default function VerifyEmail() {
       {result?.account && (
         <>
           <Banner kind="success">Thank you: {result.account.email} is verified.</Banner>
-          <Link className="btn btn--primary btn--block" to={next}>
+          {state.status === 'signed-in' && (
+            <Link className="btn btn--primary btn--block" to="/plans">
+              Choose a plan
+            </Link>
+          )}
+          <Link className={`btn ${state.status === 'signed-in' ? 'btn--ghost' : 'btn--primary'} btn--block verify__next`} to={next}>
             {state.status === 'signed-in' ? 'Start watching' : 'Sign in'}
           </Link>
         </>
