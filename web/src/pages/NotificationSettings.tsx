@@ -21,6 +21,8 @@ function label(kind: string): [string, string] {
   return names[kind] ?? [kind.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()), '']
 }
 
+type Change = PreferenceChange & { email?: boolean; in_app?: boolean }
+
 // sorted puts what the user can change first.
 const sorted = (ps: Preference[]) => [...ps].sort((a, b) => Number(a.essential) - Number(b.essential))
 
@@ -31,16 +33,20 @@ export default function NotificationSettings() {
   const key = ['preferences', sid]
   const prefs = useQuery({ queryKey: key, queryFn: () => call((headers) => client.GET('/api/v1/notification-preferences', { headers })).then((r): Preference[] => r.items) })
   const save = useMutation({
-    mutationFn: (change: PreferenceChange & { email?: boolean; in_app?: boolean }) =>
+    mutationFn: (change: Change) =>
       call((headers) => client.PUT('/api/v1/notification-preferences', { headers, body: { items: [change] } })).then((r): Preference[] => r.items),
-    onMutate: (change) => {
-      const before = qc.getQueryData<Preference[]>(key)
-      qc.setQueryData<Preference[]>(key, (list) => list?.map((p) => (p.kind === change.kind ? { ...p, ...change } : p)))
-      return { before }
-    },
-    onError: (_e, _c, ctx) => qc.setQueryData(key, ctx?.before),
     onSuccess: (items) => qc.setQueryData(key, items),
   })
+  // change shows the new value in the same event that asked for it: the box
+  // is controlled, so an update left for later (TanStack's onMutate runs
+  // after a microtask) lets React put the old value back first, and the
+  // click looks like it did nothing. A failed save puts the old list back.
+  const change = (c: Change) => {
+    const before = qc.getQueryData<Preference[]>(key)
+    void qc.cancelQueries({ queryKey: key })
+    qc.setQueryData<Preference[]>(key, (list) => list?.map((p) => (p.kind === c.kind ? { ...p, ...c } : p)))
+    save.mutate(c, { onError: () => qc.setQueryData(key, before) })
+  }
 
   return (
     <div className="page page--narrow">
@@ -69,11 +75,11 @@ export default function NotificationSettings() {
                     {p.essential && <span className="tag">Always on</span>}
                   </th>
                   <td>
-                    <input type="checkbox" aria-label={`${name} by email`} checked={p.email} disabled={p.essential} onChange={(e) => save.mutate({ kind: p.kind, email: e.target.checked })} />
+                    <input type="checkbox" aria-label={`${name} by email`} checked={p.email} disabled={p.essential} onChange={(e) => change({ kind: p.kind, email: e.target.checked })} />
                   </td>
                   <td>
                     {p.has_in_app ? (
-                      <input type="checkbox" aria-label={`${name} in the app`} checked={p.in_app} disabled={p.essential} onChange={(e) => save.mutate({ kind: p.kind, in_app: e.target.checked })} />
+                      <input type="checkbox" aria-label={`${name} in the app`} checked={p.in_app} disabled={p.essential} onChange={(e) => change({ kind: p.kind, in_app: e.target.checked })} />
                     ) : (
                       <span className="muted" aria-label="Not sent in the app">
                         —
