@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { describe } from '../api/http'
 import type { Preference, PreferenceChange } from '../api/models'
@@ -26,6 +27,13 @@ type Change = PreferenceChange & { email?: boolean; in_app?: boolean }
 // sorted puts what the user can change first.
 const sorted = (ps: Preference[]) => [...ps].sort((a, b) => Number(a.essential) - Number(b.essential))
 
+// without drops the entries whose kind drop says to, keeping the same
+// object when nothing goes so React skips the render.
+function without(all: Record<string, Change>, drop: (kind: string) => boolean): Record<string, Change> {
+  const keep = Object.entries(all).filter(([k]) => !drop(k))
+  return keep.length === Object.keys(all).length ? all : Object.fromEntries(keep)
+}
+
 export default function NotificationSettings() {
   useDocumentTitle('Notification settings')
   const sid = useSessionId()
@@ -37,16 +45,26 @@ export default function NotificationSettings() {
       call((headers) => client.PUT('/api/v1/notification-preferences', { headers, body: { items: [change] } })).then((r): Preference[] => r.items),
     onSuccess: (items) => qc.setQueryData(key, items),
   })
-  // change shows the new value in the same event that asked for it: the box
-  // is controlled, so an update left for later (TanStack's onMutate runs
-  // after a microtask) lets React put the old value back first, and the
-  // click looks like it did nothing. A failed save puts the old list back.
+  // pending holds the choices not yet in the cached list, kept in React
+  // state so the box shows its new value in the click's own render: the box
+  // is controlled, and a cache update (TanStack notifies observers on a
+  // later tick) would let React put the old value back first, so the click
+  // would look like it did nothing. A choice leaves pending once the list
+  // shows it, or when its save fails (the box goes back).
+  const [pending, setPending] = useState<Record<string, Change>>({})
   const change = (c: Change) => {
-    const before = qc.getQueryData<Preference[]>(key)
-    void qc.cancelQueries({ queryKey: key })
-    qc.setQueryData<Preference[]>(key, (list) => list?.map((p) => (p.kind === c.kind ? { ...p, ...c } : p)))
-    save.mutate(c, { onError: () => qc.setQueryData(key, before) })
+    setPending((all) => ({ ...all, [c.kind]: { ...all[c.kind], ...c } }))
+    save.mutate(c, { onError: () => setPending((all) => without(all, (k) => k === c.kind)) })
   }
+  useEffect(() => {
+    const list = prefs.data ?? []
+    const applied = (kind: string, c: Change) => {
+      const p = list.find((x) => x.kind === kind)
+      return p !== undefined && (c.email === undefined || c.email === p.email) && (c.in_app === undefined || c.in_app === p.in_app)
+    }
+    setPending((all) => without(all, (k) => applied(k, all[k])))
+  }, [prefs.data])
+  const shown = (p: Preference): Preference => ({ ...p, ...pending[p.kind] })
 
   return (
     <div className="page page--narrow">
@@ -65,7 +83,7 @@ export default function NotificationSettings() {
             </tr>
           </thead>
           <tbody>
-            {sorted(prefs.data).map((p) => {
+            {sorted(prefs.data).map(shown).map((p) => {
               const [name, about] = label(p.kind)
               return (
                 <tr key={p.kind}>
