@@ -40,6 +40,8 @@ func TestHostileInput(t *testing.T) {
 		{"BodyNULNested", "POST", "/api/v1/auth/login", "", `{"email":"a@example.com","password":"x","device":{"name":"TV\u0000","kind":"tv"}}`, 422, "validation_failed", "device.name"},
 		{"NameBidiOverride", "POST", "/api/v1/admin/genres", testAdminToken, `{"slug":"drama","name":"Dra\u202ema"}`, 422, "validation_failed", "name"},
 		{"NameLineBreak", "POST", "/api/v1/admin/people", testAdminToken, `{"name":"Ada\nLovelace"}`, 422, "validation_failed", "name"},
+		// Only streaming attaches a video, when one is ready.
+		{"VideoIDNotSettable", "POST", "/api/v1/admin/titles", testAdminToken, `{"kind":"movie","name":"X","maturity_rating":"G","video_id":"anything"}`, 422, "validation_failed", "video_id"},
 		{"BodyNULAdmin", "POST", "/api/v1/admin/genres", testAdminToken, `{"slug":"drama","name":"Dra\u0000ma"}`, 422, "validation_failed", "name"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

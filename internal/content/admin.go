@@ -35,7 +35,6 @@ type TitleInput struct {
 	Tags           []string      `json:"tags,omitempty"`
 	AvailableFrom  *time.Time    `json:"available_from,omitempty"`
 	AvailableUntil *time.Time    `json:"available_until,omitempty"`
-	VideoID        *string       `json:"video_id,omitempty"`
 	Genres         []string      `json:"genres,omitempty"`
 	People         []CreditInput `json:"people,omitempty"`
 }
@@ -86,12 +85,6 @@ func (in *TitleInput) validate() error {
 	if in.AvailableFrom != nil && in.AvailableUntil != nil && !in.AvailableUntil.After(*in.AvailableFrom) {
 		f.add("available_until", "before_available_from", "Must be after available_from.")
 	}
-	if in.VideoID != nil {
-		f.required("video_id", *in.VideoID, maxNameLen)
-		if in.Kind == KindSeries {
-			f.add("video_id", "series_video", "A series plays its episodes' videos; attach video to episodes.")
-		}
-	}
 	if in.Kind == KindSeries && in.RuntimeMinutes != nil {
 		f.add("runtime_minutes", "series_runtime", "A series has runtimes on its episodes.")
 	}
@@ -138,7 +131,7 @@ func (in TitleInput) record(id string, existing bool) titleRecord {
 	r := titleRecord{id: id, existing: existing, externalKey: in.ExternalKey, kind: in.Kind, name: in.Name,
 		originalName: in.OriginalName, synopsis: in.Synopsis, releaseYear: in.ReleaseYear, runtimeMinutes: in.RuntimeMinutes,
 		rating: in.MaturityRating, languages: in.Languages, tags: in.Tags, availableFrom: in.AvailableFrom,
-		availableUntil: in.AvailableUntil, videoID: in.VideoID, genres: in.Genres}
+		availableUntil: in.AvailableUntil, genres: in.Genres}
 	for i, c := range in.People {
 		r.credits = append(r.credits, credit{PersonID: strings.ToLower(c.PersonID), Role: c.Role, Character: c.Character, Position: i})
 	}
@@ -194,7 +187,7 @@ func (s *Service) TitleInput(ctx context.Context, id string) (TitleInput, error)
 	}
 	in := TitleInput{ExternalKey: t.ExternalKey, Kind: t.Kind, Name: t.Name, OriginalName: t.OriginalName, Synopsis: t.Synopsis,
 		ReleaseYear: t.Year, RuntimeMinutes: t.RuntimeMinutes, MaturityRating: t.MaturityRating, Languages: t.Languages, Tags: t.Tags,
-		AvailableFrom: t.AvailableFrom, AvailableUntil: t.AvailableUntil, VideoID: t.VideoID}
+		AvailableFrom: t.AvailableFrom, AvailableUntil: t.AvailableUntil}
 	for _, g := range t.Genres {
 		in.Genres = append(in.Genres, g.Slug)
 	}
@@ -221,7 +214,9 @@ func (s *Service) UpdateTitle(ctx context.Context, id string, in TitleInput) (Ad
 			f.add("kind", "immutable", "The kind of a title cannot change.")
 			return f.err()
 		}
-		return writeTitle(ctx, tx, in.record(cur.ID, true))
+		rec := in.record(cur.ID, true)
+		rec.videoID = strPtr(cur.VideoID) // streaming's to change, through SetVideo
+		return writeTitle(ctx, tx, rec)
 	})
 	if err != nil {
 		return AdminTitle{}, err
@@ -361,7 +356,6 @@ type EpisodeInput struct {
 	Name           string  `json:"name"`
 	Synopsis       string  `json:"synopsis,omitempty"`
 	RuntimeMinutes *int    `json:"runtime_minutes,omitempty"`
-	VideoID        *string `json:"video_id,omitempty"`
 }
 
 func (in *EpisodeInput) validate() error {
@@ -373,9 +367,6 @@ func (in *EpisodeInput) validate() error {
 	f.required("name", in.Name, maxNameLen)
 	f.text("synopsis", in.Synopsis, maxTextLen)
 	validRuntime(&f, "runtime_minutes", in.RuntimeMinutes)
-	if in.VideoID != nil {
-		f.required("video_id", *in.VideoID, maxNameLen)
-	}
 	return f.err()
 }
 
@@ -427,7 +418,7 @@ func (s *Service) UpdateEpisode(ctx context.Context, id string, in EpisodeInput)
 	if !validUUID(id) {
 		return Episode{}, ErrEpisodeNotFound
 	}
-	if err := s.changeTitle(ctx, ErrEpisodeNotFound, updateEpisodeSQL, id, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID); err != nil {
+	if err := s.changeTitle(ctx, ErrEpisodeNotFound, updateEpisodeSQL, id, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes); err != nil {
 		return Episode{}, err
 	}
 	return s.Episode(ctx, id)

@@ -153,11 +153,13 @@ func TestTitleCRUD(t *testing.T) {
 		t.Fatalf("kind change: %v", err)
 	}
 	in.Kind = KindMovie
-	vid := "video-1"
-	in.VideoID = &vid
+	// The video is streaming's to attach; an update keeps it.
+	if err := b.s.SetVideo(b.ctx, created.ID, "", "video-1", true); err != nil {
+		t.Fatal(err)
+	}
 	in.MaturityRating = "R"
 	upd, err := b.s.UpdateTitle(b.ctx, created.ID, in)
-	if err != nil || !upd.Playable || upd.MaturityLevel != 40 || upd.People[0].Character != "Rick" {
+	if err != nil || !upd.Playable || upd.VideoID == nil || *upd.VideoID != "video-1" || upd.MaturityLevel != 40 || upd.People[0].Character != "Rick" {
 		t.Fatalf("update: %+v %v", upd, err)
 	}
 	if _, err := b.s.CreateSeason(b.ctx, created.ID, SeasonInput{Number: 1}); !errors.Is(err, ErrNotSeries) {
@@ -201,9 +203,12 @@ func TestSeriesSeasonsEpisodes(t *testing.T) {
 		t.Fatalf("seasons: %+v %v", l, err)
 	}
 	// Attaching a video to an episode makes the series playable.
-	vid := "v1"
 	ep := l.Items[0].Episodes[0]
-	if _, err := b.s.UpdateEpisode(b.ctx, ep.ID, EpisodeInput{Number: 1, Name: ep.Name, VideoID: &vid}); err != nil {
+	if err := b.s.SetVideo(b.ctx, show.ID, ep.ID, "v1", true); err != nil {
+		t.Fatal(err)
+	}
+	// and changing the episode keeps it.
+	if _, err := b.s.UpdateEpisode(b.ctx, ep.ID, EpisodeInput{Number: 1, Name: ep.Name + " (restored)"}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := b.s.Title(b.ctx, kid, show.ID)

@@ -365,7 +365,7 @@ func (h *Handler) handleEpisodeUpdate(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, r, err)
 		return
 	}
-	in := EpisodeInput{Number: cur.Number, Name: cur.Name, Synopsis: cur.Synopsis, RuntimeMinutes: cur.RuntimeMinutes, VideoID: cur.VideoID}
+	in := EpisodeInput{Number: cur.Number, Name: cur.Name, Synopsis: cur.Synopsis, RuntimeMinutes: cur.RuntimeMinutes}
 	write(w, r, &in, http.StatusOK, func(in *EpisodeInput) (Episode, error) { return h.s.UpdateEpisode(r.Context(), id, *in) })
 }
 

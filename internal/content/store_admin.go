@@ -71,7 +71,7 @@ func findSeason(ctx context.Context, q sqlx.QueryerContext, id string) (seasonRo
 const (
 	updateSeasonSQL  = `UPDATE content.seasons SET number = $2, name = $3, synopsis = $4, year = $5 WHERE id = $1 RETURNING title_id`
 	deleteSeasonSQL  = `DELETE FROM content.seasons WHERE id = $1 RETURNING title_id`
-	updateEpisodeSQL = `UPDATE content.episodes e SET number = $2, name = $3, synopsis = $4, runtime_minutes = $5, video_id = $6
+	updateEpisodeSQL = `UPDATE content.episodes e SET number = $2, name = $3, synopsis = $4, runtime_minutes = $5
 		FROM content.seasons s WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`
 	deleteEpisodeSQL = `DELETE FROM content.episodes e USING content.seasons s
 		WHERE e.id = $1 AND s.id = e.season_id RETURNING s.title_id`
@@ -96,8 +96,8 @@ func lockSeason(ctx context.Context, tx *sqlx.Tx, seasonID string) (string, erro
 }
 
 func insertEpisode(ctx context.Context, tx *sqlx.Tx, id, seasonID string, in EpisodeInput) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO content.episodes (id, season_id, number, name, synopsis, runtime_minutes, video_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, id, seasonID, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes, in.VideoID)
+	_, err := tx.ExecContext(ctx, `INSERT INTO content.episodes (id, season_id, number, name, synopsis, runtime_minutes)
+		VALUES ($1, $2, $3, $4, $5, $6)`, id, seasonID, in.Number, in.Name, in.Synopsis, in.RuntimeMinutes)
 	return mapErr(err)
 }
 

@@ -91,9 +91,9 @@ func catalogTitles(ctx context.Context, q sqlx.QueryerContext, ids []string) ([]
 		JOIN content.seasons s ON s.id = e.season_id WHERE s.title_id = ANY($1::uuid[])`, arr); err != nil {
 		return nil, fmt.Errorf("read episodes: %w", err)
 	}
-	episodes := map[string][]EpisodeInput{}
+	episodes := map[string][]CatalogEpisode{}
 	for _, e := range erows {
-		episodes[e.SeasonID] = append(episodes[e.SeasonID], EpisodeInput{Number: e.Number, Name: e.Name, Synopsis: e.Synopsis,
+		episodes[e.SeasonID] = append(episodes[e.SeasonID], CatalogEpisode{Number: e.Number, Name: e.Name, Synopsis: e.Synopsis,
 			RuntimeMinutes: intPtr(e.RuntimeMinutes), VideoID: strPtr(e.VideoID)})
 	}
 	for _, s := range srows {

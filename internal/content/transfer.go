@@ -57,7 +57,8 @@ type CatalogFile struct {
 //
 // Status defaults to draft for a new title and to the current status of
 // an existing one. VideoID (and an episode's VideoID) is set by the
-// streaming module: when absent, a re-import keeps what the title has.
+// streaming module: an export lists them, an import ignores them and
+// keeps what the title (or the episode with that number) has.
 // Artwork is not part of the file: images live in media storage, are
 // uploaded or generated per title, and an import leaves them as they are.
 type CatalogTitle struct {
@@ -97,7 +98,23 @@ type CatalogSeason struct {
 	Name     string         `json:"name,omitempty"`
 	Synopsis string         `json:"synopsis,omitempty"`
 	Year     *int           `json:"year,omitempty"`
-	Episodes []EpisodeInput `json:"episodes,omitempty"`
+	Episodes []CatalogEpisode `json:"episodes,omitempty"`
+}
+
+// CatalogEpisode is an episode of a season: what EpisodeInput takes, plus
+// the video the streaming module attached to it, which an export lists
+// and an import ignores.
+type CatalogEpisode struct {
+	Number         int     `json:"number"`
+	Name           string  `json:"name"`
+	Synopsis       string  `json:"synopsis,omitempty"`
+	RuntimeMinutes *int    `json:"runtime_minutes,omitempty"`
+	VideoID        *string `json:"video_id,omitempty"`
+}
+
+// input is e as the admin API would take it, for validation.
+func (e CatalogEpisode) input() EpisodeInput {
+	return EpisodeInput{Number: e.Number, Name: e.Name, Synopsis: e.Synopsis, RuntimeMinutes: e.RuntimeMinutes}
 }
 
 // ImportOptions change what Import does.
@@ -557,8 +574,7 @@ func (ct *CatalogTitle) validate() error {
 	key := ct.ExternalKey
 	in := TitleInput{ExternalKey: &key, Kind: ct.Kind, Name: ct.Name, OriginalName: ct.OriginalName, Synopsis: ct.Synopsis,
 		ReleaseYear: ct.ReleaseYear, RuntimeMinutes: ct.RuntimeMinutes, MaturityRating: ct.MaturityRating, Languages: ct.Languages,
-		Tags: ct.Tags, AvailableFrom: ct.AvailableFrom, AvailableUntil: ct.AvailableUntil,
-		VideoID: ct.VideoID, Genres: ct.Genres}
+		Tags: ct.Tags, AvailableFrom: ct.AvailableFrom, AvailableUntil: ct.AvailableUntil, Genres: ct.Genres}
 	f.nest("", in.validate())
 	ct.Name = in.Name
 	switch ct.Status {
@@ -612,7 +628,9 @@ func (ct *CatalogTitle) validate() error {
 		for j := range s.Episodes {
 			e := &s.Episodes[j]
 			efield := fmt.Sprintf("%s.episodes[%d]", field, j)
-			f.nest(efield+".", e.validate())
+			in := e.input()
+			f.nest(efield+".", in.validate())
+			e.Name = in.Name
 			if epSeen[e.Number] {
 				f.add(efield+".number", "duplicate", "Another episode of this season has this number.")
 			}
@@ -634,6 +652,30 @@ func (f *fieldErrs) nest(prefix string, err error) {
 	}
 }
 
+// keepVideos gives a row from a file the videos of cur (the title as it
+// stands, nil for a new one), the movie's and each episode's by season
+// and episode number: videos are the streaming module's to attach, so
+// those a file names are ignored.
+func (ct *CatalogTitle) keepVideos(cur *CatalogTitle) {
+	ct.VideoID = nil
+	videos := map[[2]int]*string{}
+	if cur != nil {
+		ct.VideoID = cur.VideoID
+		for _, s := range cur.Seasons {
+			for _, e := range s.Episodes {
+				videos[[2]int{s.Number, e.Number}] = e.VideoID
+			}
+		}
+	}
+	for i := range ct.Seasons {
+		s := &ct.Seasons[i]
+		for j := range s.Episodes {
+			e := &s.Episodes[j]
+			e.VideoID = videos[[2]int{s.Number, e.Number}]
+		}
+	}
+}
+
 // normalize puts a row in the one form export writes, so that two rows
 // describing the same title compare equal: what the row leaves out is
 // taken from cur (the title as it stands, nil for a new one) where the
@@ -645,9 +687,6 @@ func (ct *CatalogTitle) normalize(cur *CatalogTitle) {
 		if cur != nil {
 			ct.Status = cur.Status
 		}
-	}
-	if cur != nil && ct.VideoID == nil {
-		ct.VideoID = cur.VideoID
 	}
 	ct.Languages = nilIfEmpty(ct.Languages)
 	ct.Tags = nilIfEmpty(ct.Tags)
@@ -688,24 +727,10 @@ func (ct *CatalogTitle) normalize(cur *CatalogTitle) {
 		ct.Credits = nil
 	}
 
-	// Episode videos are attached by the streaming module: keep them.
-	videos := map[[2]int]*string{}
-	if cur != nil {
-		for _, s := range cur.Seasons {
-			for _, e := range s.Episodes {
-				videos[[2]int{s.Number, e.Number}] = e.VideoID
-			}
-		}
-	}
 	sort.SliceStable(ct.Seasons, func(i, j int) bool { return ct.Seasons[i].Number < ct.Seasons[j].Number })
 	for i := range ct.Seasons {
 		s := &ct.Seasons[i]
 		sort.SliceStable(s.Episodes, func(a, b int) bool { return s.Episodes[a].Number < s.Episodes[b].Number })
-		for j := range s.Episodes {
-			if e := &s.Episodes[j]; e.VideoID == nil {
-				e.VideoID = videos[[2]int{s.Number, e.Number}]
-			}
-		}
 		if len(s.Episodes) == 0 {
 			s.Episodes = nil
 		}
@@ -767,6 +792,7 @@ func (s *Service) applyTitle(ctx context.Context, tx *sqlx.Tx, ct *CatalogTitle)
 			return "", 0, f.err()
 		}
 	}
+	ct.keepVideos(cur)
 	ct.normalize(cur)
 	if cur != nil && sameTitle(ct, cur) {
 		return id, outUnchanged, nil
@@ -834,6 +860,7 @@ func (s *Service) AddTitles(ctx context.Context, ts []NewTitle) (int, error) {
 			f.nest(fmt.Sprintf("titles[%d].", i), err)
 			return 0, f.err()
 		}
+		t.keepVideos(nil)
 		t.normalize(nil)
 		rows[i], keys[i] = t, t.ExternalKey
 	}

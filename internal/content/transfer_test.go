@@ -136,17 +136,18 @@ func TestImport(t *testing.T) {
 		t.Fatalf("people after re-import: %d", n)
 	}
 
-	// A video attached to an episode outside the file survives a re-import;
+	// A video attached to an episode outside the file survives a re-import,
+	// and one named in the file is ignored (streaming attaches videos);
 	// removed seasons, episodes and credits go; kept episodes keep their ids.
 	ep1 := page.Seasons[0].Episodes[0]
 	video := "video-1"
-	if _, err := b.s.UpdateEpisode(b.ctx, ep1.ID, EpisodeInput{Number: 1, Name: ep1.Name, VideoID: &video}); err != nil {
+	if err := b.s.SetVideo(b.ctx, showID, ep1.ID, video, true); err != nil {
 		t.Fatal(err)
 	}
 	changed := catalogHead + `"titles":[
 	 {"external_key":"phantom-creeps","kind":"series","name":"The Phantom Creeps","maturity_rating":"TV-PG","status":"published",
 	  "credits":[{"name":"Bela Lugosi","role":"actor","character":"Dr. Alex Zorka"}],
-	  "seasons":[{"number":1,"year":1939,"episodes":[{"number":1,"name":"Death Stalks the Highways"},{"number":2,"name":"Crashing Timbers"}]}]},
+	  "seasons":[{"number":1,"year":1939,"episodes":[{"number":1,"name":"Death Stalks the Highways"},{"number":2,"name":"Crashing Timbers","video_id":"not-a-video"}]}]},
 	 {"external_key":"metropolis","kind":"series","name":"Metropolis","maturity_rating":"PG"}]}`
 	rep = b.importFile(changed, ImportOptions{})
 	if rep.Titles != (ImportCounts{Updated: 1, Failed: 1}) || len(rep.Errors) != 1 || rep.Errors[0].Field != "kind" || rep.Errors[0].Code != "immutable" {
@@ -161,6 +162,9 @@ func TestImport(t *testing.T) {
 	}
 	if e := page.Seasons[0].Episodes[0]; e.ID != ep1.ID || e.VideoID == nil || *e.VideoID != video {
 		t.Fatalf("episode 1 after update: %+v (was %+v)", e, ep1)
+	}
+	if e := page.Seasons[0].Episodes[1]; e.VideoID != nil {
+		t.Fatalf("the file attached video %q to episode 2", *e.VideoID)
 	}
 	if !b.s.mustAdmin(t, showID).Playable {
 		t.Fatal("series with an episode video is not playable")

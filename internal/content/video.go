@@ -29,7 +29,7 @@ func (s *Service) VideoTarget(ctx context.Context, ref string, season, episode i
 	}
 	q := `SELECT id, kind FROM content.titles WHERE external_key = $1`
 	if validUUID(ref) {
-		q = `SELECT id, kind FROM content.titles WHERE id = $1::uuid OR external_key = $1`
+		q = `SELECT id, kind FROM content.titles WHERE id = $1::text::uuid OR external_key = $1::text`
 	}
 	if err := s.db.GetContext(ctx, &t, q, ref); err != nil {
 		return "", "", notFound(err, ErrTitleNotFound)

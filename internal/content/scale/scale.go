@@ -135,7 +135,7 @@ func (t scaleTitle) catalog(seed uint64, now time.Time) content.NewTitle {
 		cs := content.CatalogSeason{Number: s.number, Year: &sy}
 		for _, e := range s.episodes {
 			rt := e.runtime
-			cs.Episodes = append(cs.Episodes, content.EpisodeInput{Number: e.number, Name: e.name, Synopsis: e.synopsis, RuntimeMinutes: &rt})
+			cs.Episodes = append(cs.Episodes, content.CatalogEpisode{Number: e.number, Name: e.name, Synopsis: e.synopsis, RuntimeMinutes: &rt})
 		}
 		ct.Seasons = append(ct.Seasons, cs)
 	}

@@ -1624,6 +1624,13 @@ export interface components {
             /** @enum {string} */
             role: "actor" | "director" | "writer" | "creator";
         };
+        ContentCatalogEpisode: {
+            name: string;
+            number: number;
+            runtime_minutes?: number;
+            synopsis?: string;
+            video_id?: string;
+        };
         ContentCatalogFile: {
             format: string;
             genres: components["schemas"]["ContentGenreInput"][];
@@ -1631,7 +1638,7 @@ export interface components {
             version: number;
         };
         ContentCatalogSeason: {
-            episodes?: components["schemas"]["ContentEpisodeInput"][];
+            episodes?: components["schemas"]["ContentCatalogEpisode"][];
             name?: string;
             number: number;
             synopsis?: string;
@@ -1692,14 +1699,12 @@ export interface components {
             number: number;
             runtime_minutes?: number | null;
             synopsis?: string;
-            video_id?: string | null;
         };
         ContentEpisodeInputPatch: {
             name?: string;
             number?: number;
             runtime_minutes?: number | null;
             synopsis?: string;
-            video_id?: string | null;
         };
         ContentGenre: {
             /** Format: uuid */
@@ -1857,7 +1862,6 @@ export interface components {
             runtime_minutes?: number | null;
             synopsis?: string;
             tags?: string[];
-            video_id?: string | null;
         };
         ContentTitleInputPatch: {
             /** Format: date-time */
@@ -1878,7 +1882,6 @@ export interface components {
             runtime_minutes?: number | null;
             synopsis?: string;
             tags?: string[];
-            video_id?: string | null;
         };
         GatewayHealth: {
             /** @enum {string} */
@@ -4749,8 +4752,7 @@ export interface operations {
                  *       "name": "string",
                  *       "number": 1,
                  *       "runtime_minutes": 1,
-                 *       "synopsis": "string",
-                 *       "video_id": "string"
+                 *       "synopsis": "string"
                  *     }
                  */
                 "application/json": components["schemas"]["ContentEpisodeInputPatch"];
@@ -6975,8 +6977,7 @@ export interface operations {
                  *       "synopsis": "string",
                  *       "tags": [
                  *         "string"
-                 *       ],
-                 *       "video_id": "string"
+                 *       ]
                  *     }
                  */
                 "application/json": components["schemas"]["ContentTitleInputPatch"];
