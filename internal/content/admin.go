@@ -352,10 +352,10 @@ func (s *Service) DeleteSeason(ctx context.Context, id string) error {
 
 // EpisodeInput creates or replaces an episode.
 type EpisodeInput struct {
-	Number         int     `json:"number"`
-	Name           string  `json:"name"`
-	Synopsis       string  `json:"synopsis,omitempty"`
-	RuntimeMinutes *int    `json:"runtime_minutes,omitempty"`
+	Number         int    `json:"number"`
+	Name           string `json:"name"`
+	Synopsis       string `json:"synopsis,omitempty"`
+	RuntimeMinutes *int   `json:"runtime_minutes,omitempty"`
 }
 
 func (in *EpisodeInput) validate() error {

@@ -94,10 +94,10 @@ type CatalogCredit struct {
 // CatalogSeason is a season of a series, matched by number on re-import,
 // with its episodes, matched by number within it.
 type CatalogSeason struct {
-	Number   int            `json:"number"`
-	Name     string         `json:"name,omitempty"`
-	Synopsis string         `json:"synopsis,omitempty"`
-	Year     *int           `json:"year,omitempty"`
+	Number   int              `json:"number"`
+	Name     string           `json:"name,omitempty"`
+	Synopsis string           `json:"synopsis,omitempty"`
+	Year     *int             `json:"year,omitempty"`
 	Episodes []CatalogEpisode `json:"episodes,omitempty"`
 }
 
