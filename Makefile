@@ -37,11 +37,12 @@ web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
 	cd web && npm run build
 
 .PHONY: run
-run: build ## Set everything up, migrate, load the demo catalog into an empty one and serve on :8080
+run: build ## Set everything up, migrate, load the demo catalog into an empty one, queue its demo videos and serve on :8080
 	@scripts/deps.sh run
 	@mkdir -p $(DATA); [ -s $(DATA)/admin-token ] || { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > $(DATA)/admin-token; chmod 600 $(DATA)/admin-token; }
 	@$(WITH_SERVICES) $(BIN) migrate up
 	@$(WITH_SERVICES) $(BIN) seed --demo --if-empty
+	@$(WITH_SERVICES) $(BIN) seed --videos
 	@echo "streamflix: http://localhost:8080 (operator token: $(DATA)/admin-token; make stop stops Postgres and Redis)"
 	@ADMIN_TOKEN="$${ADMIN_TOKEN:-$$(cat $(DATA)/admin-token)}" DRAIN_DELAY="$${DRAIN_DELAY:-0s}" $(WITH_SERVICES) $(BIN) serve
 

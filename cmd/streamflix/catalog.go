@@ -17,6 +17,7 @@ import (
 
 	"github.com/streamflix/streamflix/internal/content"
 	"github.com/streamflix/streamflix/internal/content/scale"
+	"github.com/streamflix/streamflix/internal/streaming"
 )
 
 // openOffline opens an instance for a one-off command: settings from the
@@ -183,11 +184,21 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 	ifEmpty := fs.Bool("if-empty", false, "with --demo: do nothing when the catalog already has titles")
 	scaleN := fs.Int("scale", 0, "generate this many published titles (external keys scale-0 to scale-N-1) for load tests")
 	seed := fs.Uint64("seed", 1, "with --scale: the generator's seed; the same seed gives the same titles")
+	videos := fs.Bool("videos", false, "queue demo videos for the demo titles that have none: "+
+		"a running instance's workers make them with ffmpeg and transcode them; running it again queues nothing new")
+	seconds := fs.Int("seconds", 60, "with --videos: how long each demo video runs")
+	limit := fs.Int("limit", 0, "with --videos: queue at most this many (0: all of them)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || *demo == (*scaleN > 0) || *scaleN < 0 {
-		fmt.Fprint(stderr, "streamflix seed: want --demo [--if-empty] or --scale N [--seed S] (N > 0)\n")
+	modes := 0
+	for _, on := range []bool{*demo, *scaleN > 0, *videos} {
+		if on {
+			modes++
+		}
+	}
+	if fs.NArg() > 0 || modes != 1 || *scaleN < 0 || *seconds < 1 || *limit < 0 {
+		fmt.Fprint(stderr, "streamflix seed: want --demo [--if-empty], --scale N [--seed S] (N > 0) or --videos [--seconds S] [--limit N]\n")
 		return 2
 	}
 	m, code := openOffline(ctx, "streamflix seed", getenv, stdout, stderr)
@@ -195,6 +206,22 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return code
 	}
 	defer m.Close()
+	if *videos {
+		vs, err := demoVideos(ctx, m.Catalog, *seconds)
+		if err == nil && *limit > 0 && len(vs) > *limit {
+			vs = vs[:*limit]
+		}
+		n := 0
+		if err == nil {
+			n, err = m.Streaming.QueueDemoVideos(ctx, vs)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "streamflix seed: %v (load the demo catalog first: streamflix seed --demo)\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "demo videos: %d queued, %d already there or on their way; the workers make and transcode them (GET /api/v1/admin/videos)\n", n, len(vs)-n)
+		return 0
+	}
 	if *scaleN > 0 {
 		rep, err := scale.Seed(ctx, m.Catalog, *scaleN, *seed)
 		if err != nil {
@@ -229,6 +256,51 @@ func seedCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return 1
 	}
 	return 0
+}
+
+// Demo titles that get a video: twelve films and every episode of two
+// short series, enough to browse, play, resume and binge.
+var (
+	demoVideoFilms = []string{"demo-a-trip-to-the-moon-1902", "demo-the-great-train-robbery-1903", "demo-gertie-the-dinosaur-1914",
+		"demo-hells-hinges-1916", "demo-the-cabinet-of-dr-caligari-1920", "demo-the-kid-1921", "demo-nosferatu-1922",
+		"demo-nanook-of-the-north-1922", "demo-safety-last-1923", "demo-our-hospitality-1923", "demo-the-covered-wagon-1923",
+		"demo-sherlock-jr-1924"}
+	demoVideoSeries = []string{"demo-popeye-color-specials-1936", "demo-felix-the-cat-silent-shorts-1919"}
+)
+
+// demoVideos lists the demo videos to make, each captioned with its title
+// (and year) or its series, episode and name.
+func demoVideos(ctx context.Context, c *content.Service, seconds int) ([]streaming.DemoVideo, error) {
+	var out []streaming.DemoVideo
+	for i, key := range append(append([]string(nil), demoVideoFilms...), demoVideoSeries...) {
+		n := 0 // a series is found through its first episode
+		if i >= len(demoVideoFilms) {
+			n = 1
+		}
+		id, _, err := c.VideoTarget(ctx, key, n, n)
+		if err != nil {
+			return nil, fmt.Errorf("demo title %s: %w", key, err)
+		}
+		t, err := c.AdminTitle(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("demo title %s: %w", key, err)
+		}
+		if t.Kind == content.KindMovie {
+			caption := t.Name
+			if t.Year != nil {
+				caption += fmt.Sprintf(" (%d)", *t.Year)
+			}
+			out = append(out, streaming.DemoVideo{Ref: key, Caption: caption, Seconds: seconds})
+			continue
+		}
+		for _, s := range t.Seasons {
+			for _, e := range s.Episodes {
+				out = append(out, streaming.DemoVideo{Ref: key, Season: s.Number, Episode: e.Number, Seconds: seconds,
+					Caption: fmt.Sprintf("%s\nS%d E%d · %s", t.Name, s.Number, e.Number, e.Name)})
+			}
+		}
+	}
+	return out, nil
 }
 
 // demoArtwork draws a poster and a backdrop for every demo title that has

@@ -612,3 +612,77 @@ func TestVideoCreateErrors(t *testing.T) {
 		t.Errorf("missing video: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestSeedDemoVideos: `seed --videos` queues a made-up video for each demo
+// title that has none, the workers make and transcode it until the title
+// plays, and running it again queues nothing.
+func TestSeedDemoVideos(t *testing.T) {
+	t.Parallel()
+	_, dbURL := pgtest.NewDBURL(t)
+	shared := map[string]string{"UPLOAD_DIR": t.TempDir(), "MEDIA_DIR": t.TempDir(), "TRANSCODE_PRESET": "ultrafast"}
+	getenv := env(dbURL, shared)
+	b := &videoBundle{instance: start(t, getenv, nil), t: t, upDir: shared["UPLOAD_DIR"]}
+	ctx := t.Context()
+	var out, errOut bytes.Buffer
+	if code := run(ctx, []string{"seed", "--videos"}, getenv, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "seed --demo") {
+		t.Fatalf("videos before the demo catalog: exit %d %q", code, errOut.String())
+	}
+	// The demo catalog without its artwork, which takes a while to draw.
+	if rep, err := b.Catalog.SeedDemo(ctx); err != nil || rep.Titles.Failed > 0 {
+		t.Fatalf("demo catalog: %+v %v", rep.Titles, err)
+	}
+	t0 := time.Now()
+
+	// What would be made: twelve films and every episode of two series.
+	vs, err := demoVideos(ctx, b.Catalog, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	films, episodes := 0, 0
+	for _, v := range vs {
+		if v.Episode == 0 {
+			films++
+		} else {
+			episodes++
+		}
+	}
+	if films != 12 || episodes != 8 || vs[0].Caption != "A Trip to the Moon (1902)" {
+		t.Fatalf("demo videos: %d films, %d episodes, first %q", films, episodes, vs[0].Caption)
+	}
+	if last := vs[len(vs)-1]; !strings.HasPrefix(last.Caption, "Felix the Cat") || !strings.Contains(last.Caption, "\nS1 E5 · ") {
+		t.Errorf("an episode's caption: %q", last.Caption)
+	}
+
+	out.Reset()
+	if code := run(ctx, []string{"seed", "--videos", "--seconds", "3", "--limit", "1"}, getenv, &out, &errOut); code != 0 ||
+		!strings.HasPrefix(out.String(), "demo videos: 1 queued, 0 already there") {
+		t.Fatalf("seed --videos: exit %d %q %s", code, out.String(), errOut.String())
+	}
+	id, _, err := b.Catalog.VideoTarget(ctx, demoVideoFilms[0], 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var videoID string
+	deadline := time.Now().Add(2 * time.Minute)
+	for videoID == "" && time.Now().Before(deadline) {
+		_ = b.DB.Get(&videoID, `SELECT coalesce(max(id::text), '') FROM streaming.videos WHERE title_id = $1`, id)
+		time.Sleep(200 * time.Millisecond)
+	}
+	if videoID == "" {
+		t.Fatal("no demo video was made")
+	}
+	v := b.waitState(videoID, streaming.StateReady, streaming.StateFailed)
+	t.Logf("made and transcoded in %s", time.Since(t0))
+	if v.State != streaming.StateReady || v.Duration == nil || *v.Duration < 2.9 || len(v.Renditions) != 4 || v.Renditions[0].Height != 720 {
+		t.Fatalf("demo video: %s %v duration %v renditions %+v", v.State, deref(v.Error), v.Duration, v.Renditions)
+	}
+	if at, _ := b.Catalog.AdminTitle(ctx, id); !at.Playable || at.VideoID == nil || *at.VideoID != videoID {
+		t.Errorf("the demo film after its video is ready: playable %v video %v", at.Playable, at.VideoID)
+	}
+
+	out.Reset()
+	if code := run(ctx, []string{"seed", "--videos", "--seconds", "3", "--limit", "1"}, getenv, &out, &errOut); code != 0 ||
+		!strings.HasPrefix(out.String(), "demo videos: 0 queued, 1 already there") {
+		t.Fatalf("seed --videos again: exit %d %q %s", code, out.String(), errOut.String())
+	}
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // Module describes streaming to the registry: its admin and upload
-// routes, its transcode, purge and cleanup workers, the hourly cleanup of
+// routes, its transcode, purge, cleanup and demo-video workers, the hourly cleanup of
 // abandoned uploads, and its health (Postgres reachable).
 func (s *Service) Module(version string) registry.Module {
 	return registry.Module{
@@ -23,11 +23,12 @@ func (s *Service) Module(version string) registry.Module {
 			river.AddWorker(w, &transcodeWorker{s: s})
 			river.AddWorker(w, &purgeWorker{s: s})
 			river.AddWorker(w, &cleanupWorker{s: s})
+			river.AddWorker(w, &demoVideoWorker{s: s})
 		},
 		// Transcodes run hours: the queue's long JobTimeout keeps River from
 		// rescuing a run that is still alive.
 		Queue:    queue.Spec{Name: QueueName, Concurrency: s.cfg.Workers, JobTimeout: s.cfg.JobTimeout},
-		JobKinds: []string{TranscodeArgs{}.Kind(), PurgeArgs{}.Kind(), CleanupArgs{}.Kind()},
+		JobKinds: []string{TranscodeArgs{}.Kind(), PurgeArgs{}.Kind(), CleanupArgs{}.Kind(), DemoVideoArgs{}.Kind()},
 		Periodic: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 				return CleanupArgs{}, nil
