@@ -187,6 +187,7 @@ func (m *Main) openQueue(ctx context.Context) error {
 		if mod.Queue.Name != "" {
 			queues = append(queues, mod.Queue)
 		}
+		queues = append(queues, mod.Queues...)
 		periodic = append(periodic, mod.Periodic...)
 	}
 	m.Queue, err = queue.New(ctx, m.DB, queue.Config{

@@ -17,7 +17,7 @@ func (m *Main) openStreaming(ctx context.Context) error {
 	cfg := m.Config
 	s, err := streaming.New(streaming.Config{
 		UploadDir: cfg.UploadDir, MaxBytes: cfg.VideoMaxBytes, MaxDuration: cfg.VideoMaxDuration,
-		Preset: cfg.TranscodePreset, Workers: cfg.TranscodeWorkers, TrustedProxies: cfg.TrustedProxies, MediaURL: cfg.MediaURL,
+		Preset: cfg.TranscodePreset, Workers: cfg.TranscodeWorkers, StaleAfter: cfg.TranscodeStale, TrustedProxies: cfg.TrustedProxies, MediaURL: cfg.MediaURL,
 	}, streaming.Deps{DB: m.DB, Log: m.Log, Storage: m.Media, Catalog: streamingCatalog{m}, Queue: m.jobs})
 	if err != nil {
 		return err

@@ -686,3 +686,68 @@ func TestSeedDemoVideos(t *testing.T) {
 		t.Fatalf("seed --videos again: exit %d %q %s", code, out.String(), errOut.String())
 	}
 }
+
+// TestVideoInstanceKilledMidJob: the instance running a transcode is
+// killed (SIGKILL, no shutdown): its ffmpeg dies with it, and another
+// instance takes the video over once its heartbeats stop, long before
+// River would rescue the job (TRANSCODE_STALE_AFTER, not hours), so the
+// video ends ready once, on its second attempt.
+func TestVideoInstanceKilledMidJob(t *testing.T) {
+	t.Parallel()
+	_, dbURL := pgtest.NewDBURL(t)
+	shared := map[string]string{"UPLOAD_DIR": t.TempDir(), "MEDIA_DIR": t.TempDir(), "TRANSCODE_PRESET": "ultrafast", "TRANSCODE_STALE_AFTER": "3s"}
+	// The API instance works no jobs; the real binary does, until killed.
+	api := map[string]string{"WORKERS": "false"}
+	for k, v := range shared {
+		api[k] = v
+	}
+	a := &videoBundle{instance: start(t, env(dbURL, api), nil), t: t, upDir: shared["UPLOAD_DIR"]}
+	extra := []string{"DATABASE_URL=" + dbURL}
+	for k, v := range shared {
+		extra = append(extra, k+"="+v)
+	}
+	worker, _, logs := serveBinary(t, extra...)
+	id, pid := a.waitRunning("Killed instance")
+	if ppid := parentOf(pid); ppid != worker.Process.Pid {
+		t.Fatalf("ffmpeg %d runs under %d, not the worker binary %d", pid, ppid, worker.Process.Pid)
+	}
+	if err := worker.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = worker.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(ffmpegOf(id)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if pids := ffmpegOf(id); len(pids) != 0 {
+		t.Fatalf("ffmpeg %v outlives its killed instance", pids)
+	}
+	killedAt := time.Now()
+	b := &videoBundle{instance: start(t, env(dbURL, shared), nil), t: t, upDir: shared["UPLOAD_DIR"]}
+	v := b.waitState(id, streaming.StateReady, streaming.StateFailed)
+	if v.State != streaming.StateReady || v.Attempts != 2 || len(v.Renditions) != 3 {
+		t.Fatalf("after the kill: %s attempts %d %v\nworker logs:\n%s", v.State, v.Attempts, deref(v.Error), logs)
+	}
+	t.Logf("ready %s after the kill", time.Since(killedAt).Round(time.Millisecond))
+	noTemp(t, id)
+	var runs int
+	if err := b.DB.Get(&runs, `SELECT count(*) FROM river.river_job WHERE kind = 'streaming.transcode' AND args->>'video_id' = $1`, id); err != nil || runs != 2 {
+		t.Errorf("transcode jobs for the video: %d %v", runs, err)
+	}
+}
+
+// parentOf returns the parent process id of pid, or 0.
+func parentOf(pid int) int {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// pid (comm) state ppid ...: comm may hold spaces, so cut after ")".
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}

@@ -65,7 +65,12 @@
 // transcode hours); the queue's rescue window is derived from the short
 // jobs' timeouts, so a job of a crashed instance is retried within about
 // two minutes, and River leaves a running job whose own timeout is longer
-// than the window alone until that timeout has passed.
+// than the window alone until that timeout has passed. A module whose
+// jobs run long keeps its own liveness for them (streaming's transcodes
+// heartbeat, and a short takeover job requeues a video whose run went
+// quiet) and puts such short jobs on a further queue of its own
+// (Module.Queues, named <module>_<purpose>) so they never wait behind the
+// long ones.
 //
 // # The registry
 //

@@ -31,6 +31,10 @@ type Module struct {
 	// at once, and the longest Timeout of its jobs, from which the rescue
 	// window of a crashed instance's jobs is derived (queue.Spec).
 	Queue queue.Spec
+	// Queues are further queues of the module, for short jobs that must
+	// not wait behind Queue's long ones (a job names its queue in its
+	// InsertOpts).
+	Queues []queue.Spec
 	// JobKinds lists the kinds of the module's jobs.
 	JobKinds []string
 	// Periodic jobs the module schedules.

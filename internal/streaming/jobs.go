@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/streamflix/streamflix/internal/platform/pg"
 	"github.com/streamflix/streamflix/internal/platform/storage"
@@ -63,6 +64,35 @@ func (CleanupArgs) Kind() string { return "streaming.cleanup_uploads" }
 // InsertOpts puts the job on streaming's queue, once an hour.
 func (CleanupArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueName, UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+}
+
+// TakeoverArgs is the periodic streaming.takeover job: videos whose
+// transcode run stopped sending heartbeats get a new run (see takeOver).
+type TakeoverArgs struct{}
+
+// Kind is the River job kind.
+func (TakeoverArgs) Kind() string { return "streaming.takeover" }
+
+// ControlQueueName is streaming's queue of short jobs that must not wait
+// behind a transcode.
+const ControlQueueName = "streaming_control"
+
+// InsertOpts puts the job on streaming's control queue, once at a time.
+func (TakeoverArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: ControlQueueName, MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+}
+
+type takeoverWorker struct {
+	river.WorkerDefaults[TakeoverArgs]
+	s *Service
+}
+
+func (w *takeoverWorker) Timeout(*river.Job[TakeoverArgs]) time.Duration { return time.Minute }
+
+func (w *takeoverWorker) Work(ctx context.Context, _ *river.Job[TakeoverArgs]) error {
+	_, err := w.s.takeOver(ctx)
+	return err
 }
 
 // queueTx moves a video from one of from to queued (with extra SET
@@ -178,7 +208,12 @@ func (s *Service) transcode(ctx context.Context, id string, jobID int64) error {
 		return err
 	}
 	log := s.log.With().Str("video_id", id).Int64("job_id", jobID).Logger()
-	src, err := s.probe(ctx, s.uploads.sourcePath(r.UploadID.String))
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	s.running.add(id, stop)
+	defer s.running.remove(id)
+	go s.heartbeat(runCtx, stop, id, jobID)
+	src, err := s.probe(runCtx, s.uploads.sourcePath(r.UploadID.String))
 	var f *Failure
 	if errors.As(err, &f) {
 		s.markFailed(ctx, id, jobID, f)
@@ -192,10 +227,12 @@ func (s *Service) transcode(ctx context.Context, id string, jobID int64) error {
 		return fmt.Errorf("video %s source: %w", id, err)
 	}
 
-	runCtx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	s.running.add(id, stop)
-	defer s.running.remove(id)
+	// A run of a dead instance on this machine left its files behind.
+	if old, _ := filepath.Glob(filepath.Join(s.cfg.TempDir, TempPrefix+id+"-*")); len(old) > 0 {
+		for _, o := range old {
+			_ = os.RemoveAll(o)
+		}
+	}
 	dir, err := os.MkdirTemp(s.cfg.TempDir, TempPrefix+id+"-")
 	if err != nil {
 		return fmt.Errorf("transcode dir: %w", err)
@@ -293,6 +330,61 @@ func (s *Service) transcode(ctx context.Context, id string, jobID int64) error {
 	s.deleteOther(ctx, "video/"+id+"/", prefix+"/")
 	log.Info().Int("renditions", len(out.Renditions)).Dur("duration", src.Duration).Msg("video ready")
 	return s.catalog.SetVideo(ctx, r.target(), id, true)
+}
+
+// heartbeat tells the other instances, every StaleAfter/6 until ctx
+// ends, that this run of video id is alive, so that the takeover job
+// leaves it alone; the run stops when it finds the video is no longer its
+// own (taken over after a stall, canceled or deleted).
+func (s *Service) heartbeat(ctx context.Context, stop context.CancelCauseFunc, id string, jobID int64) {
+	t := time.NewTicker(s.cfg.StaleAfter / 6)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := s.db.ExecContext(ctx, `UPDATE streaming.videos SET updated_at = now() WHERE id = $1 AND state = 'processing' AND job_id = $2`, id, jobID)
+		if err != nil {
+			continue // the next beat may get through; a long outage is a stall
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			stop(errStopped)
+			return
+		}
+	}
+}
+
+// takeOver queues a new run for each video whose run has sent no
+// heartbeat for StaleAfter: its instance was killed or lost. River would
+// rescue that run's job only after JobTimeout (hours); the new job owns
+// the video, so the old one, should it ever run again, finds it is not its
+// own and ends. It returns how many videos it took over.
+func (s *Service) takeOver(ctx context.Context) (int, error) {
+	var ids []string
+	err := pg.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		// Locked rows make a late heartbeat wait for this commit, and then
+		// find the video gone from its run.
+		if err := tx.SelectContext(ctx, &ids, `SELECT id FROM streaming.videos
+			WHERE state = 'processing' AND updated_at < now() - $1::interval
+			ORDER BY updated_at LIMIT 100 FOR UPDATE SKIP LOCKED`, fmt.Sprintf("%d milliseconds", s.cfg.StaleAfter.Milliseconds())); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := s.queueTx(ctx, tx, id, []State{StateProcessing}, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		s.log.Warn().Str("video_id", id).Dur("stale_after", s.cfg.StaleAfter).Msg("transcode taken over: its run sent no heartbeat")
+	}
+	return len(ids), nil
 }
 
 // publish copies every file of dir under prefix, trying each file a few

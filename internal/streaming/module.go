@@ -11,8 +11,10 @@ import (
 )
 
 // Module describes streaming to the registry: its admin and upload
-// routes, its transcode, purge, cleanup and demo-video workers, the hourly cleanup of
-// abandoned uploads, and its health (Postgres reachable).
+// routes, its transcode, purge, cleanup, demo-video and takeover workers,
+// the takeover of stalled transcodes (on a queue of its own, so that it
+// never waits behind them), the hourly cleanup of abandoned uploads, and
+// its health (Postgres reachable).
 func (s *Service) Module(version string) registry.Module {
 	return registry.Module{
 		Name:    "streaming",
@@ -24,15 +26,21 @@ func (s *Service) Module(version string) registry.Module {
 			river.AddWorker(w, &purgeWorker{s: s})
 			river.AddWorker(w, &cleanupWorker{s: s})
 			river.AddWorker(w, &demoVideoWorker{s: s})
+			river.AddWorker(w, &takeoverWorker{s: s})
 		},
 		// Transcodes run hours: the queue's long JobTimeout keeps River from
 		// rescuing a run that is still alive.
 		Queue:    queue.Spec{Name: QueueName, Concurrency: s.cfg.Workers, JobTimeout: s.cfg.JobTimeout},
-		JobKinds: []string{TranscodeArgs{}.Kind(), PurgeArgs{}.Kind(), CleanupArgs{}.Kind(), DemoVideoArgs{}.Kind()},
+		Queues:   []queue.Spec{{Name: ControlQueueName, Concurrency: 1, JobTimeout: time.Minute}},
+		JobKinds: []string{TranscodeArgs{}.Kind(), PurgeArgs{}.Kind(), CleanupArgs{}.Kind(), DemoVideoArgs{}.Kind(), TakeoverArgs{}.Kind()},
 		Periodic: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(time.Hour), func() (river.JobArgs, *river.InsertOpts) {
 				return CleanupArgs{}, nil
 			}, &river.PeriodicJobOpts{ID: "streaming.cleanup_uploads"}),
+			// A killed instance's transcode is taken over within 1.5×StaleAfter.
+			river.NewPeriodicJob(river.PeriodicInterval(s.cfg.StaleAfter/2), func() (river.JobArgs, *river.InsertOpts) {
+				return TakeoverArgs{}, nil
+			}, &river.PeriodicJobOpts{ID: "streaming.takeover", RunOnStart: true}),
 		},
 	}
 }

@@ -74,6 +74,12 @@ type Config struct {
 	PublishAttempts int
 	// PublishBackoff is the first wait between those tries, doubling (default 1s).
 	PublishBackoff time.Duration
+	// StaleAfter (TRANSCODE_STALE_AFTER) is how long a transcode run may
+	// go without a heartbeat (it sends one every StaleAfter/6) before
+	// another instance takes its video over (default 1m): a killed
+	// instance's video is transcoded again within about 1.5×StaleAfter,
+	// not when River would rescue its job after JobTimeout.
+	StaleAfter time.Duration
 }
 
 // Defaults of Config.
@@ -125,12 +131,18 @@ func (c Config) withDefaults() Config {
 	if c.PublishBackoff == 0 {
 		c.PublishBackoff = time.Second
 	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = time.Minute
+	}
 	return c
 }
 
 func (c Config) validate() error {
 	if c.MaxBytes < 1<<20 {
 		return fmt.Errorf("streaming: MaxBytes must be at least 1 MiB, got %d", c.MaxBytes)
+	}
+	if c.StaleAfter < time.Second {
+		return fmt.Errorf("streaming: StaleAfter must be at least 1s, got %s", c.StaleAfter)
 	}
 	if c.MaxDuration < 0 || c.JobTimeout < 0 || c.AbandonAfter < 0 {
 		return errors.New("streaming: MaxDuration, JobTimeout and AbandonAfter must not be negative")

@@ -89,6 +89,7 @@ type Config struct {
 	VideoMaxDuration time.Duration // VIDEO_MAX_DURATION
 	TranscodePreset  string        // TRANSCODE_PRESET
 	TranscodeWorkers int           // TRANSCODE_WORKERS
+	TranscodeStale   time.Duration // TRANSCODE_STALE_AFTER
 
 	PaymentProvider          string // PAYMENT_PROVIDER
 	PaymentWebhookSecret     string // PAYMENT_WEBHOOK_SECRET
@@ -226,6 +227,7 @@ var settings = []setting{
 	{"VIDEO_MAX_DURATION", "4h", "longest video accepted for transcoding", false, func(c *Config) any { return &c.VideoMaxDuration }},
 	{"TRANSCODE_PRESET", "veryfast", "x264 preset of transcodes (ultrafast ... veryslow): slower is smaller at the same quality", false, func(c *Config) any { return &c.TranscodePreset }},
 	{"TRANSCODE_WORKERS", "1", "videos transcoded at once per instance (each ffmpeg uses every core)", false, func(c *Config) any { return &c.TranscodeWorkers }},
+	{"TRANSCODE_STALE_AFTER", "1m", "how long a transcode may go without a heartbeat before another instance takes its video over (a killed instance's video is picked up again within about 1.5 times this)", false, func(c *Config) any { return &c.TranscodeStale }},
 	{"PAYMENT_PROVIDER", "sandbox", "payment provider: sandbox (built in, test cards, test clock) or stripe", false, func(c *Config) any { return &c.PaymentProvider }},
 	{"PAYMENT_WEBHOOK_SECRET", "", "secret the sandbox signs its webhook events with (Stripe's scheme); empty keeps a generated one in Postgres", true, func(c *Config) any { return &c.PaymentWebhookSecret }},
 	{"PAYMENT_SANDBOX_WEBHOOK_URL", "", "where the sandbox delivers its events; empty: this instance's own /api/v1/billing/webhooks/sandbox", false, func(c *Config) any { return &c.PaymentSandboxWebhookURL }},
@@ -470,6 +472,9 @@ func (c *Config) validate() error {
 	}
 	if c.TranscodeWorkers < 1 || c.TranscodeWorkers > 64 {
 		return bad("TRANSCODE_WORKERS", "must be between 1 and 64, got %d", c.TranscodeWorkers)
+	}
+	if c.TranscodeStale < time.Second {
+		return bad("TRANSCODE_STALE_AFTER", "must be at least 1s, got %s", c.TranscodeStale)
 	}
 	if c.JobConcurrency < 1 || c.JobConcurrency > 1000 {
 		return bad("JOB_CONCURRENCY", "must be between 1 and 1000, got %d", c.JobConcurrency)
