@@ -31,6 +31,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/argon2"
 
+	"github.com/streamflix/streamflix/bench/internal/harness"
 	"github.com/streamflix/streamflix/internal/auth"
 	"github.com/streamflix/streamflix/internal/auth/password"
 	"github.com/streamflix/streamflix/internal/auth/token"
@@ -124,7 +125,7 @@ func loginBench(base, email, pw string, d time.Duration, workers int) {
 		wg.Wait()
 		logins = append(logins, float64(n.Load())/time.Since(start).Seconds())
 	}
-	h, l := median(hashes), median(logins)
+	h, l := harness.Median(hashes), harness.Median(logins)
 	fmt.Printf("identity: login throughput, %d concurrent clients, %s, %d cores\n", workers, d, runtime.NumCPU())
 	fmt.Printf("  %-34s %10s %10s %10s\n", "variant", "per sec", "p50", "p99")
 	fmt.Printf("  %-34s %10.1f %10s %10s\n", "raw argon2id hash (m=19MiB,t=2,p=1)", h, "", "")
@@ -235,10 +236,4 @@ func pctD(l []time.Duration, p int) time.Duration {
 
 func pct(l []time.Duration, p int) string {
 	return pctD(l, p).Round(100 * time.Microsecond).String()
-}
-
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	return s[len(s)/2]
 }

@@ -31,7 +31,6 @@ import (
 	"net"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +40,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 
+	"github.com/streamflix/streamflix/bench/internal/harness"
 	"github.com/streamflix/streamflix/internal/notify"
 	"github.com/streamflix/streamflix/internal/platform/pg"
 	"github.com/streamflix/streamflix/internal/platform/queue"
@@ -229,7 +229,7 @@ func run(o options) error {
 		for i, d := range rates["direct"] {
 			rs = append(rs, rates[name][i]/d)
 		}
-		return median(rs)
+		return harness.Median(rs)
 	}
 	conns := fmt.Sprintf("SMTP connections kept open and reused (up to %d)", o.workers)
 	if !o.reuse {
@@ -237,11 +237,11 @@ func run(o options) error {
 	}
 	fmt.Printf("notify: emails to a loopback SMTP server, %d a round, medians of %d interleaved rounds\n", o.n, o.rounds)
 	fmt.Printf("  %d at a time (River workers on notify's queue; goroutines of the direct loop); %s, in both\n", o.workers, conns)
-	fmt.Printf("  direct SMTPMailer loop:             %7.0f emails/s\n", median(rates["direct"]))
+	fmt.Printf("  direct SMTPMailer loop:             %7.0f emails/s\n", harness.Median(rates["direct"]))
 	fmt.Printf("  through River, end to end:          %7.0f emails/s  %.2f of direct (target >= 0.7); %d producers, one EnqueueTx a transaction\n",
-		median(rates["end to end"]), ratio("end to end"), o.producers)
-	fmt.Printf("  through River, backlog drained:     %7.0f emails/s  %.2f of direct\n", median(rates["backlog"]), ratio("backlog"))
-	noop := median(rates["no-op"])
+		harness.Median(rates["end to end"]), ratio("end to end"), o.producers)
+	fmt.Printf("  through River, backlog drained:     %7.0f emails/s  %.2f of direct\n", harness.Median(rates["backlog"]), ratio("backlog"))
+	noop := harness.Median(rates["no-op"])
 	fmt.Printf("  River alone, no-op backlog drained: %7.0f jobs/s    the queue's own cost, %.0fµs a job\n", noop, 1e6/noop)
 	return nil
 }
@@ -406,16 +406,4 @@ func parallel(conc, n int, fn func(i int) error) error {
 	}
 	wg.Wait()
 	return first
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -28,19 +28,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,6 +44,7 @@ import (
 	"github.com/stripe/stripe-go/v82"
 	"github.com/stripe/stripe-go/v82/webhook"
 
+	"github.com/streamflix/streamflix/bench/internal/harness"
 	"github.com/streamflix/streamflix/internal/auth/token"
 	"github.com/streamflix/streamflix/internal/platform/pg"
 )
@@ -98,36 +94,11 @@ func run(o options) error {
 	o.accounts = max(o.accounts, need)
 	ctx := context.Background()
 
-	dbName := fmt.Sprintf("streamflix_bench_payment_%d", os.Getpid())
-	dbURL, err := withDatabase(base, dbName)
+	dbURL, drop, err := harness.Database(ctx, base, fmt.Sprintf("streamflix_bench_payment_%d", os.Getpid()), o.keep)
 	if err != nil {
 		return err
 	}
-	admin, err := pg.Open(ctx, pg.Options{URL: base, MaxOpenConns: 1, MaxIdleConns: 1})
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(dbName)); err != nil {
-		return fmt.Errorf("create database: %w", err)
-	}
-	if !o.keep {
-		drop := func() {
-			if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(dbName)+" WITH (FORCE)"); err != nil {
-				fmt.Fprintln(os.Stderr, "paymentbench: drop database:", err)
-			}
-		}
-		defer drop()
-		// On Ctrl-C or SIGTERM the database goes too (the servers follow
-		// the bench by their parent-death signal).
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		go func() {
-			<-sig
-			drop()
-			os.Exit(130)
-		}()
-	}
+	defer drop()
 	tmp, err := os.MkdirTemp("", "paymentbench")
 	if err != nil {
 		return err
@@ -141,7 +112,7 @@ func run(o options) error {
 		return fmt.Errorf("migrate: %w", err)
 	}
 
-	sfURL, stopSF, err := spawn(tmp, "streamflix", "/readyz", func(addr string) *exec.Cmd {
+	sfURL, stopSF, err := harness.Spawn(tmp, "streamflix", "/readyz", func(addr string) *exec.Cmd {
 		c := exec.Command(o.streamflix, "serve")
 		c.Env = append(env, "HTTP_ADDR="+addr, "LOG_LEVEL=warn", "LOG_FORMAT=json", "DRAIN_DELAY=0s",
 			"RATE_LIMIT_IP=0", "RATE_LIMIT_USER=0", "PAYMENT_PROVIDER=sandbox", "PAYMENT_WEBHOOK_SECRET="+secret,
@@ -152,7 +123,7 @@ func run(o options) error {
 		return err
 	}
 	defer stopSF()
-	bareURL, stopBare, err := spawn(tmp, "benchserver", "/healthz", func(addr string) *exec.Cmd {
+	bareURL, stopBare, err := harness.Spawn(tmp, "benchserver", "/healthz", func(addr string) *exec.Cmd {
 		return exec.Command(o.benchserver, "-mode", "bare", "-addr", addr)
 	})
 	if err != nil {
@@ -262,7 +233,7 @@ func run(o options) error {
 				x = append(x, a[i]/b[i])
 			}
 		}
-		return median(x)
+		return harness.Median(x)
 	}
 	col := func(rs []loadRun, f func(loadRun) float64) []float64 {
 		var x []float64
@@ -279,10 +250,10 @@ func run(o options) error {
 	}
 	fmt.Printf("payment: webhooks, %d signed customer.subscription.updated events a round (incomplete -> active), %d senders, medians of %d interleaved rounds\n",
 		o.events, o.posters, o.rounds)
-	fmt.Printf("  bare INSERTs of the same rows:     %7.0f events/s  (event, subscription update, transition, 2 job rows; one transaction an event)\n", median(bareIns))
-	fmt.Printf("  end to end through streamflix:     %7.0f events/s  %.2f of bare; POST, verify, record, River job, apply, notify job\n", median(e2e), ratio(e2e, bareIns))
+	fmt.Printf("  bare INSERTs of the same rows:     %7.0f events/s  (event, subscription update, transition, 2 job rows; one transaction an event)\n", harness.Median(bareIns))
+	fmt.Printf("  end to end through streamflix:     %7.0f events/s  %.2f of bare; POST, verify, record, River job, apply, notify job\n", harness.Median(e2e), ratio(e2e, bareIns))
 	fmt.Printf("  POSTs answered (2xx):              %7.0f events/s  %.2f of bare; p50 %.2fms p99 %.2fms; verify, record, queue only\n",
-		median(answered), ratio(answered, bareIns), median(hookP50), median(hookP99))
+		harness.Median(answered), ratio(answered, bareIns), harness.Median(hookP50), harness.Median(hookP99))
 	fmt.Printf("  applied %d of %d events; %d subscription_started jobs inserted\n", applied, o.events*o.rounds, jobs)
 	fmt.Println()
 	fmt.Printf("payment: POST /api/v1/billing/checkout with Idempotency-Key, %d accounts, %d connections, %s per variant, medians of %d interleaved rounds\n",
@@ -293,73 +264,11 @@ func run(o options) error {
 		runs  []loadRun
 		errs  int
 	}{{"bare net/http (JSON item)", bareRuns, bareErrs}, {"checkout (sandbox)", coRuns, coErrs}} {
-		fmt.Printf("  %-28s %8.0f %7.2fms %7.2fms   %.2f%s\n", v.label, median(col(v.runs, func(r loadRun) float64 { return r.rps })),
-			median(col(v.runs, func(r loadRun) float64 { return r.p50 })), median(col(v.runs, func(r loadRun) float64 { return r.p99 })),
+		fmt.Printf("  %-28s %8.0f %7.2fms %7.2fms   %.2f%s\n", v.label, harness.Median(col(v.runs, func(r loadRun) float64 { return r.rps })),
+			harness.Median(col(v.runs, func(r loadRun) float64 { return r.p50 })), harness.Median(col(v.runs, func(r loadRun) float64 { return r.p99 })),
 			ratio(col(v.runs, func(r loadRun) float64 { return r.rps }), col(bareRuns, func(r loadRun) float64 { return r.rps })), errNote(v.errs))
 	}
 	return nil
-}
-
-// withDatabase is u with its database replaced by name.
-func withDatabase(u, name string) (string, error) {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "", fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	p.Path = "/" + name
-	return p.String(), nil
-}
-
-// spawn starts a server on a free loopback port and waits until path
-// answers 200. The returned func stops it.
-func spawn(tmp, name, path string, cmd func(addr string) *exec.Cmd) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	out, err := os.Create(filepath.Join(tmp, name+".out"))
-	if err != nil {
-		return "", nil, err
-	}
-	c := cmd(addr)
-	c.Stdout, c.Stderr = out, out
-	// The server goes when the bench does, also when it is killed.
-	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := c.Start(); err != nil {
-		return "", nil, err
-	}
-	stop := func() {
-		_ = c.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = c.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = c.Process.Kill()
-			<-done
-		}
-	}
-	base := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(base + path); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base, stop, nil
-			}
-		}
-	}
-	stop()
-	b, _ := os.ReadFile(out.Name())
-	return "", nil, fmt.Errorf("%s did not answer %s: %s", name, path, tail(string(b), 2000))
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 // makeAccounts inserts n verified accounts and signs each in: a session in
@@ -661,16 +570,4 @@ func webhookCheck(ctx context.Context, db *sqlx.DB) (applied, jobs int, err erro
 	}
 	err = db.GetContext(ctx, &jobs, `SELECT count(*) FROM river.river_job WHERE queue <> 'paymentbench' AND kind = 'notify.email' AND args->>'notification' = 'subscription_started'`)
 	return
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
