@@ -4,7 +4,7 @@
 # Measures GET /healthz and a small JSON API route through streamflix's full
 # middleware chain against a bare net/http handler in the same run, the idle
 # resident memory of `streamflix serve`, then identity, notify, catalog and
-# payment figures, each next to its baseline measured in the same run. Prints the
+# payment and video figures, each next to its baseline measured in the same run. Prints the
 # results and writes them to bench/results/platform.txt. Speed is printed, never asserted.
 # bench/README.md explains the method and how to read the numbers.
 #
@@ -16,9 +16,10 @@
 #   DATABASE_URL   a Postgres, needed for every part but the platform one
 #                  (each is skipped with a note when unset)
 #   BENCH_ONLY     comma-separated parts to run (platform, rss, identity,
-#                  notify, catalog, payment); default all
+#                  notify, catalog, payment, video); default all
 #   CATALOG_TITLES titles generated for the catalog part (default 100000)
 #   PAYMENT_EVENTS webhook events a round for the payment part (default 500)
+#   VIDEO_SECONDS  length of the video part's generated source (default 20)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -142,6 +143,7 @@ go build -o "$TMP/notifybench" ./bench/cmd/notifybench
 go build -o "$TMP/ssebench" ./bench/cmd/ssebench
 go build -o "$TMP/catalogbench" ./bench/cmd/catalogbench
 go build -o "$TMP/paymentbench" ./bench/cmd/paymentbench
+go build -o "$TMP/videobench" ./bench/cmd/videobench
 if [ -n "${DATABASE_URL:-}" ]; then
 	"$TMP/streamflix" migrate up >/dev/null
 fi
@@ -472,6 +474,20 @@ if want payment && [ -n "${DATABASE_URL:-}" ]; then
 			-events "${PAYMENT_EVENTS:-500}" -rounds "$ROUNDS" -duration "${TOTAL}s" ||
 			echo "payment: not measured (paymentbench failed)"
 	} >>"$TMP/report.txt"
+fi
+
+# Video: the transcode job's real-time factor next to the bare ffmpeg
+# command it runs on the same source, and tus upload throughput next to a
+# plain file write (bench/cmd/videobench, its own serve and database).
+if want video && [ -n "${DATABASE_URL:-}" ] && command -v ffmpeg >/dev/null; then
+	note "video: transcode and upload, $ROUNDS rounds"
+	{
+		echo
+		"$TMP/videobench" -streamflix "$TMP/streamflix" -rounds "$ROUNDS" -seconds "${VIDEO_SECONDS:-20}" ||
+			echo "video: not measured (videobench failed)"
+	} >>"$TMP/report.txt"
+elif want video; then
+	echo "video: not measured (needs DATABASE_URL and ffmpeg)" >>"$TMP/report.txt"
 fi
 
 mkdir -p "$(dirname "$RESULTS")"
