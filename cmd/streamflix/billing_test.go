@@ -776,3 +776,51 @@ func TestBillingAdvanceCommand(t *testing.T) {
 		t.Fatalf("bad duration: exit %d, %q", code, stderr.String())
 	}
 }
+
+// TestBillingTrialAndCurrency: a plan with a trial starts trialing with
+// full access and nothing charged, and the first charge comes when the
+// trial ends; a price in another currency than the account's earlier
+// invoices is refused, on a plan change and on a new checkout.
+func TestBillingTrialAndCurrency(t *testing.T) {
+	t.Parallel()
+	b := setupBilling(t, "trial@example.com")
+	base := b.a.URL()
+	st, body := b.call(base, "PATCH", "/api/v1/admin/billing/plans/standard", testAdminToken, map[string]any{"trial_days": 7}, nil)
+	wantStatus(t, "trial", st, body, http.StatusOK, "")
+
+	st, _ = b.pay(b.subscribe("standard", "4242"), "4242424242424242")
+	if st != http.StatusOK {
+		t.Fatalf("pay: %d", st)
+	}
+	s := b.waitSub("trialing", func(s subView) bool { return s.Status == "trialing" })
+	if !s.Entitlement.Active || s.Entitlement.MaxStreams != 2 || s.CurrentPeriodEnd.Sub(b.clock()) > 7*24*time.Hour+time.Minute {
+		t.Fatalf("trialing: %+v", s)
+	}
+	if invs := b.waitInvoices(1); invs[0].Total != 0 {
+		t.Fatalf("the trial's invoice charges %d", invs[0].Total)
+	}
+	b.advanceTo(s.CurrentPeriodEnd)
+	s = b.waitSub("active after the trial", func(s subView) bool { return s.Status == "active" })
+	if invs := b.waitInvoices(2); invs[0].Total != 1399 || invs[0].Reason != "subscription_cycle" {
+		t.Fatalf("first charge after the trial: %+v", invs[0])
+	}
+	b.mailTo(b.email, "receipt")
+
+	// Premium moves to dollars: the account has paid in euros.
+	st, body = b.call(base, "PATCH", "/api/v1/admin/billing/plans/premium", testAdminToken, map[string]any{"currency": "USD", "amount": 2199}, nil)
+	wantStatus(t, "dollars", st, body, http.StatusOK, "")
+	st, body, _ = b.money("/api/v1/subscription/change", "to-usd", map[string]string{"plan": "premium"})
+	wantStatus(t, "change to another currency", st, body, http.StatusUnprocessableEntity, "currency_mismatch")
+	if got := b.waitSub("unchanged", func(subView) bool { return true }); got.Plan.Code != "standard" {
+		t.Fatalf("a refused change moved the plan to %s", got.Plan.Code)
+	}
+	// Cancelled, then back through checkout: still not in dollars.
+	st, body, _ = b.money("/api/v1/subscription/cancel", "cancel", nil)
+	wantStatus(t, "cancel", st, body, http.StatusOK, "")
+	b.advanceTo(s.CurrentPeriodEnd)
+	b.waitSub("canceled", func(s subView) bool { return s.Status == "canceled" })
+	st, body, _ = b.money("/api/v1/billing/checkout", "co-usd", map[string]string{"plan": "premium"})
+	wantStatus(t, "checkout in another currency", st, body, http.StatusUnprocessableEntity, "currency_mismatch")
+	st, body, _ = b.money("/api/v1/billing/checkout", "co-eur", map[string]string{"plan": "basic"})
+	wantStatus(t, "checkout in euros", st, body, http.StatusCreated, "")
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stripe/stripe-go/v82"
@@ -25,7 +26,19 @@ type StripeConfig struct {
 type Stripe struct {
 	sc            *stripe.Client
 	webhookSecret string
+
+	// portalConfig is the id of streamflix's Customer Portal
+	// configuration, found or made on the first portal session.
+	portalMu     sync.Mutex
+	portalConfig string
 }
+
+// portalConfigKey marks, in its metadata, the portal configuration
+// streamflix made, so every instance finds the same one.
+const portalConfigKey = "streamflix_portal"
+
+// portalConfigVersion changes when the configuration below does.
+const portalConfigVersion = "1"
 
 // NewStripe returns the stripe provider.
 func NewStripe(cfg StripeConfig) *Stripe {
@@ -78,13 +91,65 @@ func (p *Stripe) CreateCheckout(ctx context.Context, r CheckoutRequest) (Checkou
 	return Checkout{ID: cs.ID, URL: cs.URL}, nil
 }
 
-// CreatePortal creates a Customer Portal session.
+// CreatePortal creates a Customer Portal session with streamflix's own
+// portal configuration: the card, the invoices and the billing details
+// can change there, the plan cannot (plan changes go through
+// POST /api/v1/subscription/change, which knows about entitlements and
+// downgrades at the period end), and cancelling is left to streamflix's
+// cancel and resume, so the state machine records why. An operator's
+// default configuration in the Dashboard is not used.
 func (p *Stripe) CreatePortal(ctx context.Context, r PortalRequest) (string, error) {
-	ps, err := p.sc.V1BillingPortalSessions.Create(ctx, &stripe.BillingPortalSessionCreateParams{Customer: stripe.String(r.CustomerID), ReturnURL: stripe.String(r.ReturnURL)})
+	cfg, err := p.portalConfiguration(ctx)
+	if err != nil {
+		return "", err
+	}
+	ps, err := p.sc.V1BillingPortalSessions.Create(ctx, &stripe.BillingPortalSessionCreateParams{Customer: stripe.String(r.CustomerID),
+		ReturnURL: stripe.String(r.ReturnURL), Configuration: stripe.String(cfg)})
 	if err != nil {
 		return "", stripeErr(err)
 	}
 	return ps.URL, nil
+}
+
+// portalConfiguration returns the id of streamflix's portal configuration:
+// the one whose metadata names this version, made when there is none.
+func (p *Stripe) portalConfiguration(ctx context.Context) (string, error) {
+	p.portalMu.Lock()
+	defer p.portalMu.Unlock()
+	if p.portalConfig != "" {
+		return p.portalConfig, nil
+	}
+	list := &stripe.BillingPortalConfigurationListParams{Active: stripe.Bool(true)}
+	for c, err := range p.sc.V1BillingPortalConfigurations.List(ctx, list) {
+		if err != nil {
+			return "", stripeErr(err)
+		}
+		if c.Metadata[portalConfigKey] == portalConfigVersion {
+			p.portalConfig = c.ID
+			return c.ID, nil
+		}
+	}
+	on, off := stripe.Bool(true), stripe.Bool(false)
+	params := &stripe.BillingPortalConfigurationCreateParams{
+		Name: stripe.String("streamflix"),
+		Features: &stripe.BillingPortalConfigurationCreateFeaturesParams{
+			PaymentMethodUpdate: &stripe.BillingPortalConfigurationCreateFeaturesPaymentMethodUpdateParams{Enabled: on},
+			InvoiceHistory:      &stripe.BillingPortalConfigurationCreateFeaturesInvoiceHistoryParams{Enabled: on},
+			CustomerUpdate: &stripe.BillingPortalConfigurationCreateFeaturesCustomerUpdateParams{Enabled: on,
+				AllowedUpdates: []*string{stripe.String("address"), stripe.String("name"), stripe.String("tax_id")}},
+			SubscriptionUpdate: &stripe.BillingPortalConfigurationCreateFeaturesSubscriptionUpdateParams{Enabled: off},
+			SubscriptionCancel: &stripe.BillingPortalConfigurationCreateFeaturesSubscriptionCancelParams{Enabled: off},
+		},
+		Metadata: map[string]string{portalConfigKey: portalConfigVersion},
+	}
+	// Instances starting together make one configuration, not one each.
+	params.SetIdempotencyKey("streamflix-portal-configuration-" + portalConfigVersion)
+	c, err := p.sc.V1BillingPortalConfigurations.Create(ctx, params)
+	if err != nil {
+		return "", stripeErr(err)
+	}
+	p.portalConfig = c.ID
+	return c.ID, nil
 }
 
 // Subscription retrieves a subscription (with its default payment method).
@@ -103,11 +168,10 @@ func (p *Stripe) Subscription(ctx context.Context, id string) (ProviderSubscript
 // ChangePrice swaps the subscription item's price: an upgrade is prorated
 // and invoiced at once (always_invoice); a downgrade is not prorated, so
 // the new price is first charged at the renewal (streamflix keeps the old
-// plan's entitlement until then from the metadata's price_id).
+// plan's entitlement until then from the metadata's price_id). A price
+// made in Stripe (provider_price_id) is used as it is; otherwise the
+// amount goes inline as price_data on the item's product, as at checkout.
 func (p *Stripe) ChangePrice(ctx context.Context, r ChangeRequest) (ProviderSubscription, error) {
-	if r.Price.ProviderPriceID == "" {
-		return ProviderSubscription{}, errors.New("payment: stripe: the price has no provider_price_id; create it in Stripe and set it on the plan")
-	}
 	cur, err := p.sc.V1Subscriptions.Retrieve(ctx, r.ProviderSubscriptionID, nil)
 	if err != nil {
 		return ProviderSubscription{}, stripeErr(err)
@@ -119,8 +183,22 @@ func (p *Stripe) ChangePrice(ctx context.Context, r ChangeRequest) (ProviderSubs
 	if r.Now {
 		behavior = "always_invoice"
 	}
+	item := &stripe.SubscriptionUpdateItemParams{ID: stripe.String(cur.Items.Data[0].ID)}
+	if r.Price.ProviderPriceID != "" {
+		item.Price = stripe.String(r.Price.ProviderPriceID)
+	} else {
+		old := cur.Items.Data[0].Price
+		if old == nil || old.Product == nil || old.Product.ID == "" {
+			return ProviderSubscription{}, errors.New("payment: stripe subscription item without a product")
+		}
+		item.PriceData = &stripe.SubscriptionUpdateItemPriceDataParams{
+			Currency: stripe.String(strings.ToLower(r.Price.Currency)), UnitAmount: stripe.Int64(r.Price.Amount),
+			Product:   stripe.String(old.Product.ID),
+			Recurring: &stripe.SubscriptionUpdateItemPriceDataRecurringParams{Interval: stripe.String(r.Plan.Interval)},
+		}
+	}
 	params := &stripe.SubscriptionUpdateParams{
-		Items:             []*stripe.SubscriptionUpdateItemParams{{ID: stripe.String(cur.Items.Data[0].ID), Price: stripe.String(r.Price.ProviderPriceID)}},
+		Items:             []*stripe.SubscriptionUpdateItemParams{item},
 		ProrationBehavior: stripe.String(behavior), Metadata: r.Metadata,
 	}
 	if r.Now {
@@ -149,12 +227,28 @@ func (p *Stripe) SetCancelAtPeriodEnd(ctx context.Context, id string, cancel boo
 	return ps, nil
 }
 
-// Refund refunds the invoice's PaymentIntent.
+// Refund refunds the invoice's PaymentIntent. Webhook payloads do not
+// include an invoice's payments (an includable field since API version
+// 2025-03-31), so when the invoice was mirrored without one its paid
+// payment is looked up in /v1/invoice_payments.
 func (p *Stripe) Refund(ctx context.Context, r RefundRequest) (string, error) {
-	if r.ProviderPaymentID == "" {
+	pi := r.ProviderPaymentID
+	if pi == "" && r.ProviderInvoiceID != "" {
+		list := &stripe.InvoicePaymentListParams{Invoice: stripe.String(r.ProviderInvoiceID), Status: stripe.String("paid")}
+		for ip, err := range p.sc.V1InvoicePayments.List(ctx, list) {
+			if err != nil {
+				return "", stripeErr(err)
+			}
+			if ip.Payment != nil && ip.Payment.PaymentIntent != nil && ip.Payment.PaymentIntent.ID != "" {
+				pi = ip.Payment.PaymentIntent.ID
+				break
+			}
+		}
+	}
+	if pi == "" {
 		return "", errors.New("payment: stripe: invoice has no payment to refund")
 	}
-	params := &stripe.RefundCreateParams{PaymentIntent: stripe.String(r.ProviderPaymentID), Amount: stripe.Int64(r.Amount)}
+	params := &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi), Amount: stripe.Int64(r.Amount)}
 	params.SetIdempotencyKey(r.IdempotencyKey)
 	re, err := p.sc.V1Refunds.Create(ctx, params)
 	if err != nil {

@@ -80,8 +80,15 @@ func TestStripeRequestShapes(t *testing.T) {
 			t.Fatalf("%s checkout: %+v %v", name, co, err)
 		}
 	}
-	if u, err := p.CreatePortal(ctx, PortalRequest{CustomerID: "cus_123", ReturnURL: "https://streamflix.test/account"}); err != nil || u == "" {
-		t.Fatalf("portal: %q %v", u, err)
+	// The portal runs on streamflix's own configuration (plan changes and
+	// cancelling off), found or made once per process.
+	for range 2 {
+		if u, err := p.CreatePortal(ctx, PortalRequest{CustomerID: "cus_123", ReturnURL: "https://streamflix.test/account"}); err != nil || u == "" {
+			t.Fatalf("portal: %q %v", u, err)
+		}
+	}
+	if p.portalConfig == "" {
+		t.Fatal("no portal configuration was found or made")
 	}
 	if _, err := p.SetCancelAtPeriodEnd(ctx, "sub_123", true, "cancel-1"); err != nil {
 		t.Fatalf("cancel: %v", err)
@@ -90,11 +97,25 @@ func TestStripeRequestShapes(t *testing.T) {
 		Metadata: map[string]string{"price_id": "3"}, IdempotencyKey: "change-1"}); err != nil {
 		t.Fatalf("change: %v", err)
 	}
+	// A plan priced only in streamflix: the new amount goes inline on the
+	// subscription item's product (a downgrade: from the next renewal).
+	if _, err := p.ChangePrice(ctx, ChangeRequest{ProviderSubscriptionID: "sub_123", Plan: plan, Price: Price{ID: 4, Amount: 899, Currency: "EUR"},
+		Metadata: map[string]string{"price_id": "4"}, IdempotencyKey: "change-2"}); err != nil {
+		t.Fatalf("change to an inline price: %v", err)
+	}
 	if _, err := p.Subscription(ctx, "sub_123"); err != nil {
 		t.Fatalf("retrieve: %v", err)
 	}
 	if id, err := p.Refund(ctx, RefundRequest{ProviderPaymentID: "pi_123", Amount: 500, IdempotencyKey: "refund-1"}); err != nil || id == "" {
 		t.Fatalf("refund: %q %v", id, err)
+	}
+	// An invoice mirrored from a webhook, without its payment: looked up in
+	// /v1/invoice_payments. stripe-mock accepts the list request (a wrong
+	// shape is a 400, "stripe: ...") and answers a canned payment with no
+	// PaymentIntent, so the refund stops there, saying so.
+	if id, err := p.Refund(ctx, RefundRequest{ProviderInvoiceID: "in_123", Amount: 500, IdempotencyKey: "refund-2"}); err == nil ||
+		err.Error() != "payment: stripe: invoice has no payment to refund" {
+		t.Fatalf("refund by invoice: %q %v", id, err)
 	}
 }
 

@@ -26,10 +26,10 @@ const testSecret = "whsec_unit_test"
 
 // fakeProvider verifies as Stripe does and cannot be re-fetched from, so
 // events are applied from their payload alone.
-type fakeProvider struct{ Stripe }
+type fakeProvider struct{ *Stripe }
 
-func (fakeProvider) Name() string { return "stripe" }
-func (fakeProvider) Subscription(context.Context, string) (ProviderSubscription, error) {
+func (*fakeProvider) Name() string { return "stripe" }
+func (*fakeProvider) Subscription(context.Context, string) (ProviderSubscription, error) {
 	return ProviderSubscription{}, errors.New("offline")
 }
 
@@ -69,7 +69,7 @@ func setup(t *testing.T) *testBundle {
 			tb.mu.Unlock()
 			return nil
 		}),
-		Provider: &fakeProvider{Stripe: *NewStripe(StripeConfig{SecretKey: "sk_test_x", WebhookSecret: testSecret})},
+		Provider: &fakeProvider{Stripe: NewStripe(StripeConfig{SecretKey: "sk_test_x", WebhookSecret: testSecret})},
 	})
 	if err != nil {
 		t.Fatal(err)
