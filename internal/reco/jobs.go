@@ -13,18 +13,19 @@ import (
 
 // RescoreArgs is the reco.rescore job: one profile's top-N recomputed
 // nearline after it finished a title or changed a rating, My List or its
-// picks. Jobs for the same profile waiting to run are one.
+// picks. Each change queues one (River's uniqueness would also skip a
+// change made while a rescore runs, which may have read the signals
+// before it): a rescore costs milliseconds.
 type RescoreArgs struct {
-	ProfileID string `json:"profile_id" river:"unique"`
+	ProfileID string `json:"profile_id"`
 }
 
 // Kind is the River job kind.
 func (RescoreArgs) Kind() string { return "reco.rescore" }
 
-// InsertOpts puts the job on reco's queue, merged with a waiting one.
+// InsertOpts puts the job on reco's queue.
 func (RescoreArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueName, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true,
-		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}}
+	return river.InsertOpts{Queue: QueueName, MaxAttempts: 5}
 }
 
 // TrainArgs is the reco.train job: retrain when the model is due (or

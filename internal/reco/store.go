@@ -86,10 +86,10 @@ WITH ins AS (
 		completes = w.completes + EXCLUDED.completes,
 		last_at = GREATEST(w.last_at, EXCLUDED.last_at),
 		last_complete_at = GREATEST(w.last_complete_at, EXCLUDED.last_complete_at)
-	RETURNING profile_id, EXCLUDED.completes > 0 AS finished
 )
+-- folded runs although nothing reads it (a data-modifying WITH always does).
 SELECT (SELECT count(*) FROM ins) AS inserted,
-       coalesce((SELECT array_agg(DISTINCT profile_id::text) FROM folded WHERE finished), '{}') AS finished`
+       coalesce((SELECT array_agg(DISTINCT profile_id::text) FROM ins WHERE kind = 'complete' AND title_id IS NOT NULL), '{}') AS finished`
 
 func (s *Service) writeEventsOnce(ctx context.Context, evs []Event) error {
 	n := len(evs)
