@@ -294,3 +294,186 @@ func eventually(t *testing.T, what string, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestEvents(t *testing.T) {
+	t.Parallel()
+	b := setupReco(t)
+	fan, fanID, _ := b.viewer(t, "events@example.com")
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	batch := map[string]any{"events": []map[string]any{
+		{"id": uuid.NewString(), "kind": "seek", "at": now, "title_id": b.scifi[0].ID, "position_s": 120.5, "from_s": 30},
+		{"id": uuid.NewString(), "kind": "rebuffer", "at": now, "title_id": b.scifi[0].ID, "position_s": 121, "duration_ms": 900},
+		{"id": uuid.NewString(), "kind": "error", "at": now, "title_id": b.scifi[0].ID, "code": "media_decode", "message": "frame dropped"},
+	}}
+	var acc struct {
+		Accepted int `json:"accepted"`
+	}
+	fan.do("POST", "/api/v1/events", batch).want("events", http.StatusAccepted, "").decode(&acc)
+	if acc.Accepted != 3 {
+		t.Fatalf("accepted %d", acc.Accepted)
+	}
+	// The same batch again (a lost answer, retried) is stored once.
+	fan.do("POST", "/api/v1/events", batch).want("events again", http.StatusAccepted, "")
+	count := func() int {
+		var n int
+		if err := b.id.db.Get(&n, `SELECT count(*) FROM analytics.events WHERE profile_id = $1`, fanID); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Written within a second, without anyone flushing.
+	eventually(t, "events written", func() bool { return count() == 3 })
+	var detail string
+	if err := b.id.db.Get(&detail, `SELECT detail::text FROM analytics.events WHERE profile_id = $1 AND kind = 'rebuffer'`, fanID); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(detail, `"duration_ms": 900`) {
+		t.Errorf("rebuffer detail: %s", detail)
+	}
+
+	// Bad events: every field at fault named, nothing written.
+	resp := fan.do("POST", "/api/v1/events", map[string]any{"events": []map[string]any{
+		{"id": uuid.NewString(), "kind": "seek", "at": now},
+		{"id": "not-a-uuid", "kind": "start", "at": now.Add(-30 * 24 * time.Hour), "position_s": -1},
+		{"id": uuid.NewString(), "kind": "error", "at": now},
+	}}).want("bad events", http.StatusUnprocessableEntity, "validation_failed")
+	for _, f := range []string{"events[1].id", "events[1].kind", "events[1].at", "events[1].position_s", "events[2].code"} {
+		if !strings.Contains(string(resp.body), `"field":"`+f+`"`) {
+			t.Errorf("no error for %s: %s", f, resp.body)
+		}
+	}
+	fan.do("POST", "/api/v1/events", map[string]any{"events": []map[string]any{}}).want("empty batch", http.StatusUnprocessableEntity, "validation_failed")
+	fan.do("POST", "/api/v1/events", map[string]any{"events": []map[string]any{{"id": uuid.NewString(), "kind": "seek", "at": now, "extra": 1}}}).
+		want("unknown field", http.StatusUnprocessableEntity, "validation_failed")
+	b.id.a.Reco.Flush(context.Background())
+	if n := count(); n != 3 {
+		t.Errorf("bad batches wrote events: %d rows", n)
+	}
+	b.api.do("POST", "/api/v1/events", batch).want("no token", http.StatusUnauthorized, "unauthorized")
+
+	// Playback's events fold into the watching summary once, however often delivered.
+	ev := reco.Event{ID: uuid.New(), Kind: reco.KindComplete, ProfileID: fanID, TitleID: b.romance[0].ID, PositionS: 5500, At: now}
+	b.id.a.Reco.Record(context.Background(), ev, ev)
+	b.id.a.Reco.Flush(context.Background())
+	b.id.a.Reco.Record(context.Background(), ev)
+	b.id.a.Reco.Flush(context.Background())
+	var completes int
+	if err := b.id.db.Get(&completes, `SELECT completes FROM reco.watch WHERE profile_id = $1 AND title_id = $2`, fanID, b.romance[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if completes != 1 {
+		t.Errorf("one complete event delivered three times counts %d", completes)
+	}
+	// An event of a month without a partition yet creates it.
+	old := reco.Event{ID: uuid.New(), Kind: reco.KindProgress, ProfileID: fanID, TitleID: b.romance[1].ID, PositionS: 60, At: now.AddDate(-2, 0, 0)}
+	b.id.a.Reco.Record(context.Background(), old)
+	b.id.a.Reco.Flush(context.Background())
+	var n int
+	if err := b.id.db.Get(&n, `SELECT count(*) FROM analytics.events WHERE id = $1`, old.ID); err != nil || n != 1 {
+		t.Errorf("old event stored %d times (%v)", n, err)
+	}
+}
+
+func TestMyList(t *testing.T) {
+	t.Parallel()
+	b := setupReco(t)
+	fan, _, kids := b.viewer(t, "list@example.com")
+	var list struct {
+		Items []struct {
+			ID      string    `json:"id"`
+			AddedAt time.Time `json:"added_at"`
+		} `json:"items"`
+	}
+	fan.do("GET", "/api/v1/my-list", nil).want("empty list", http.StatusOK, "").decode(&list)
+	if len(list.Items) != 0 {
+		t.Fatalf("new profile's list: %+v", list)
+	}
+	fan.do("PUT", "/api/v1/my-list/"+b.scifi[0].ID, nil).want("add", http.StatusNoContent, "")
+	fan.do("PUT", "/api/v1/my-list/"+b.romance[0].ID, nil).want("add", http.StatusNoContent, "")
+	fan.do("PUT", "/api/v1/my-list/"+b.scifi[0].ID, nil).want("add again", http.StatusNoContent, "")
+	fan.do("GET", "/api/v1/my-list", nil).decode(&list)
+	if len(list.Items) != 2 || list.Items[0].ID != b.romance[0].ID || list.Items[1].ID != b.scifi[0].ID {
+		t.Fatalf("list, latest first: %+v", list)
+	}
+	// Per profile: the kids profile's list is its own, and it cannot add what it may not see.
+	kids.do("GET", "/api/v1/my-list", nil).decode(&list)
+	if len(list.Items) != 0 {
+		t.Errorf("kids profile sees the adult's list: %+v", list)
+	}
+	kids.do("PUT", "/api/v1/my-list/"+b.mature.ID, nil).want("kids adds mature", http.StatusNotFound, "title_not_found")
+	fan.do("PUT", "/api/v1/my-list/"+uuid.NewString(), nil).want("unknown title", http.StatusNotFound, "title_not_found")
+	fan.do("PUT", "/api/v1/my-list/nope", nil).want("not an id", http.StatusNotFound, "title_not_found")
+	fan.do("DELETE", "/api/v1/my-list/"+b.scifi[0].ID, nil).want("remove", http.StatusNoContent, "")
+	fan.do("DELETE", "/api/v1/my-list/"+b.scifi[0].ID, nil).want("remove again", http.StatusNoContent, "")
+	fan.do("GET", "/api/v1/my-list", nil).decode(&list)
+	if len(list.Items) != 1 || list.Items[0].ID != b.romance[0].ID {
+		t.Fatalf("list after removal: %+v", list)
+	}
+	if r := rowsOf(fan).row(reco.RowMyList); r == nil || len(r.Items) != 1 || r.Items[0].ID != b.romance[0].ID {
+		t.Errorf("My List row: %+v", r)
+	}
+}
+
+func TestRating(t *testing.T) {
+	t.Parallel()
+	b := setupReco(t)
+	fan, fanID, kids := b.viewer(t, "rate@example.com")
+	var st struct {
+		TitleID string  `json:"title_id"`
+		Rating  *string `json:"rating"`
+	}
+	fan.do("PUT", "/api/v1/titles/"+b.scifi[0].ID+"/rating", map[string]any{"rating": "up"}).want("up", http.StatusOK, "").decode(&st)
+	if st.Rating == nil || *st.Rating != "up" || st.TitleID != b.scifi[0].ID {
+		t.Fatalf("rating: %+v", st)
+	}
+	fan.do("PUT", "/api/v1/titles/"+b.scifi[1].ID+"/rating", map[string]any{"rating": "down"}).want("down", http.StatusOK, "")
+	fan.do("PUT", "/api/v1/titles/"+b.scifi[0].ID+"/rating", map[string]any{"rating": nil}).want("take back", http.StatusOK, "").decode(&st)
+	if st.Rating != nil {
+		t.Fatalf("rating taken back: %+v", st)
+	}
+	var ratings []string
+	if err := b.id.db.Select(&ratings, `SELECT title_id::text || ':' || rating FROM reco.ratings WHERE profile_id = $1`, fanID); err != nil {
+		t.Fatal(err)
+	}
+	if len(ratings) != 1 || ratings[0] != b.scifi[1].ID+":-1" {
+		t.Errorf("stored ratings: %v", ratings)
+	}
+	resp := fan.do("PUT", "/api/v1/titles/"+b.scifi[0].ID+"/rating", map[string]any{"rating": "meh"}).want("bad rating", http.StatusUnprocessableEntity, "validation_failed")
+	if !strings.Contains(string(resp.body), `"field":"rating"`) {
+		t.Errorf("bad rating names no field: %s", resp.body)
+	}
+	fan.do("PUT", "/api/v1/titles/"+uuid.NewString()+"/rating", map[string]any{"rating": "up"}).want("unknown title", http.StatusNotFound, "title_not_found")
+	kids.do("PUT", "/api/v1/titles/"+b.mature.ID+"/rating", map[string]any{"rating": "up"}).want("kids rates mature", http.StatusNotFound, "title_not_found")
+	// The thumbs-down title is gone from the rows at once, even before any retrain.
+	for _, r := range rowsOf(fan).Rows {
+		for _, it := range r.Items {
+			if it.ID == b.scifi[1].ID {
+				t.Errorf("thumbs-down title in row %s", r.ID)
+			}
+		}
+	}
+
+	// Cold-start picks lead a new profile's rows.
+	var picks struct {
+		TitleIDs []string `json:"title_ids"`
+		Genres   []string `json:"genres"`
+	}
+	kids.do("PUT", "/api/v1/recommendations/picks", map[string]any{"title_ids": []string{b.romance[2].ID}, "genres": []string{"romance"}}).
+		want("picks", http.StatusOK, "").decode(&picks)
+	kids.do("GET", "/api/v1/recommendations/picks", nil).want("get picks", http.StatusOK, "").decode(&picks)
+	if len(picks.Genres) != 1 || picks.Genres[0] != "romance" || len(picks.TitleIDs) != 1 {
+		t.Fatalf("picks: %+v", picks)
+	}
+	rows := rowsOf(kids)
+	if top := rows.row(reco.RowTop); top == nil || top.Reason.Code != "cold_start" || genreShare(top, "romance") < 0.99 {
+		t.Errorf("cold-start top picks: %+v", top)
+	}
+	if g := rows.row(reco.RowGenre); g == nil || g.ID != "genre:romance" {
+		t.Errorf("first genre row is not the picked genre: %+v", g)
+	}
+	resp = kids.do("PUT", "/api/v1/recommendations/picks", map[string]any{"title_ids": []string{b.mature.ID}, "genres": []string{"western"}}).
+		want("bad picks", http.StatusUnprocessableEntity, "validation_failed")
+	if !strings.Contains(string(resp.body), `"field":"title_ids[0]"`) || !strings.Contains(string(resp.body), `"field":"genres[0]"`) {
+		t.Errorf("bad picks: %s", resp.body)
+	}
+}
