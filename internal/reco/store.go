@@ -308,6 +308,18 @@ type ranked struct {
 	Scores []float32
 }
 
+// arrays returns r's lists as SQL arrays, empty (never NULL) when r is.
+func (r ranked) arrays() (any, any) {
+	ids, scores := r.IDs, r.Scores
+	if ids == nil {
+		ids = []string{}
+	}
+	if scores == nil {
+		scores = []float32{}
+	}
+	return pq.StringArray(ids), pq.Array(scores)
+}
+
 // copyRanked writes rows of (key, ids, scores) into table's columns with
 // one multi-row insert per 500 rows.
 func copyRanked(ctx context.Context, tx *sqlx.Tx, stmt string, version int64, keys []string, lists []ranked) error {
@@ -321,7 +333,8 @@ func copyRanked(ctx context.Context, tx *sqlx.Tx, stmt string, version int64, ke
 			}
 			n := len(args)
 			vals += fmt.Sprintf("($%d::bigint, $%d, $%d::uuid[], $%d::real[])", n+1, n+2, n+3, n+4)
-			args = append(args, version, keys[i], pq.StringArray(lists[i].IDs), pq.Array(lists[i].Scores))
+			ids, scores := lists[i].arrays()
+			args = append(args, version, keys[i], ids, scores)
 		}
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf(stmt, vals), args...); err != nil {
 			return err
@@ -338,9 +351,10 @@ const (
 )
 
 func saveTopN(ctx context.Context, db *sqlx.DB, version int64, profile string, r ranked) error {
+	ids, scores := r.arrays()
 	_, err := db.ExecContext(ctx, `INSERT INTO reco.topn (model_version, profile_id, items, scores) VALUES ($1, $2, $3::uuid[], $4::real[])
 		ON CONFLICT (profile_id) DO UPDATE SET model_version = EXCLUDED.model_version, items = EXCLUDED.items, scores = EXCLUDED.scores, scored_at = now()`,
-		version, profile, pq.StringArray(r.IDs), pq.Array(r.Scores))
+		version, profile, ids, scores)
 	if err != nil {
 		return fmt.Errorf("save top-n: %w", err)
 	}
