@@ -321,7 +321,10 @@ func (m *servedModel) score(sg signals, cat *catalogView, n int) ranked {
 		out.IDs = append(out.IDs, m.items[sc.Item])
 		out.Scores = append(out.Scores, sc.Score)
 	}
-	return out
+	return fillPopular(out, m.popular[""], n, func(id string) bool {
+		i := m.pos[id]
+		return h.Has(i) || disliked[i]
+	})
 }
 
 // similar returns up to k titles most like id by the served model.

@@ -103,6 +103,10 @@ func (s *Service) Train(ctx context.Context, force bool) (TrainReport, error) {
 		b.Add(e)
 	}
 	x := b.Build()
+	if x.NNZ() == 0 {
+		rep.Skipped = "no profile has watched, rated or listed a title yet"
+		return rep, nil
+	}
 
 	// Choose on a validation split.
 	tr, val := model.Split(x, 1, 0.2)
@@ -193,6 +197,11 @@ func (s *Service) Train(ctx context.Context, force bool) (TrainReport, error) {
 			}
 			r.IDs, r.Scores = append(r.IDs, title(sc.Item)), append(r.Scores, sc.Score)
 		}
+		r = fillPopular(r, popLists[0], s.cfg.TopN, func(id string) bool {
+			i, _ := itemIdx.Of(ids.of(id))
+			_, found := slices.BinarySearch(dis, int32(i))
+			return found || x.Row(u).Has(i)
+		})
 		topKeys, topLists = append(topKeys, ids.str(users.ID(u))), append(topLists, r)
 	}
 	metrics, _ := json.Marshal(rep.Candidates)
@@ -234,6 +243,25 @@ func popularAll(p *model.Popularity, n, k int) []model.Scored {
 	dst := make([]float32, n)
 	p.Score(model.Vector{}, dst)
 	return model.Recommend(p, n, model.Vector{}, k, func(i int) bool { return dst[i] <= 0 })
+}
+
+// fillPopular tops r up to n with popular titles r lacks and skip
+// refuses, scored 0: a profile whose learned neighbours run out (it has
+// watched them all) still gets a full row.
+func fillPopular(r ranked, pop ranked, n int, skip func(id string) bool) ranked {
+	if len(r.IDs) >= n {
+		return r
+	}
+	have := set(r.IDs)
+	for _, id := range pop.IDs {
+		if len(r.IDs) == n {
+			break
+		}
+		if !have[id] && !skip(id) {
+			r.IDs, r.Scores = append(r.IDs, id), append(r.Scores, 0)
+		}
+	}
+	return r
 }
 
 func toRanked(sc []model.Scored, title func(int) string) ranked {
