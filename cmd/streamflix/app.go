@@ -33,6 +33,7 @@ import (
 	"github.com/streamflix/streamflix/internal/platform/pg"
 	"github.com/streamflix/streamflix/internal/platform/queue"
 	"github.com/streamflix/streamflix/internal/platform/storage"
+	"github.com/streamflix/streamflix/internal/reco"
 	"github.com/streamflix/streamflix/internal/registry"
 	"github.com/streamflix/streamflix/internal/streaming"
 	"github.com/streamflix/streamflix/internal/user"
@@ -61,6 +62,7 @@ type Main struct {
 	Media     storage.Store
 	Payment   *payment.Service
 	Streaming *streaming.Service
+	Reco      *reco.Service
 
 	server   *http.Server
 	listener net.Listener
@@ -97,6 +99,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.openContent,
 		m.openPayment,
 		m.openStreaming,
+		m.openReco,
 	} {
 		if err := open(ctx); err != nil {
 			return err
@@ -298,6 +301,10 @@ func (m *Main) shutdown(stopHB func()) error {
 		errs = append(errs, fmt.Errorf("queue stop: %w", err))
 	}
 	_ = m.Notify.Close() // QUIT to the SMTP server's idle connections
+	// Write the analytics events still in memory.
+	if err := m.Reco.Close(); err != nil {
+		errs = append(errs, err)
+	}
 	stopHB()
 	if err := m.Registry.Deregister(bg); err != nil {
 		m.Log.Warn().Err(err).Msg("deregister")

@@ -75,6 +75,8 @@ Usage:
   streamflix seed --demo [--if-empty]   load the demo catalog (public-domain classics), published
   streamflix seed --scale N [--seed S]  generate N published titles for load tests
   streamflix billing advance DURATION   move the sandbox's test clock (31d, 36h) and run due renewals
+  streamflix reco train                 retrain the recommendation model now
+  streamflix reco eval --ratings FILE   evaluate every recommendation model offline (see streamflix reco)
   streamflix video import FILE --title KEY [--season N --episode N] [--language L]
                                         ingest a video file through the upload pipeline
   streamflix version                    print the version

@@ -10,6 +10,7 @@ import (
 	"github.com/streamflix/streamflix/internal/notify"
 	"github.com/streamflix/streamflix/internal/payment"
 	"github.com/streamflix/streamflix/internal/platform/cache"
+	"github.com/streamflix/streamflix/internal/reco"
 	"github.com/streamflix/streamflix/internal/user"
 )
 
@@ -110,5 +111,21 @@ func (m *Main) openPayment(context.Context) error {
 	}
 	m.Payment = svc
 	m.Registry.Add(svc.Module(m.Version))
+	return nil
+}
+
+// openReco builds the recommendation module (analytics events, ratings,
+// My List, training and rows) and registers it.
+func (m *Main) openReco(context.Context) error {
+	cfg := m.Config
+	var err error
+	m.Reco, err = reco.New(reco.Config{TrainInterval: cfg.RecoTrainInterval, EASEMaxItems: cfg.RecoEASEMaxItems}, reco.Deps{
+		DB: m.DB, Catalog: recoCatalog{m}, Profiles: recoProfiles{m}, Queue: m.jobs, Cache: m.Store.Cache, Log: m.Log,
+		Metrics: m.Metrics.Registry,
+	})
+	if err != nil {
+		return err
+	}
+	m.Registry.Add(m.Reco.Module(m.Version))
 	return nil
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"text/tabwriter"
 
 	"github.com/streamflix/streamflix/internal/reco/model"
 )
 
 const recoUsage = `streamflix reco: want
+  streamflix reco train                           (retrain now from the database, as the hourly job does when due)
   streamflix reco eval --ratings FILE [--seed 42] [--test-fraction 0.2] [--k 10] [--select]
   streamflix reco eval --train FILE --test FILE [--k 10] [--select]
   streamflix reco eval --synthetic [--seed 42]    (a generated set the size of MovieLens-100k)
@@ -18,10 +20,48 @@ FILE is MovieLens format: "user item rating [timestamp]" per line, whitespace- o
 every rating counts as an implicit positive.
 `
 
+// recoTrain runs "streamflix reco train": one retrain, in this process,
+// unless another instance is training (exit 1, "busy").
+func recoTrain(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) int {
+	m, code := openOffline(ctx, "streamflix reco", getenv, stdout, stderr)
+	if m == nil {
+		return code
+	}
+	defer m.Close()
+	rep, err := m.Reco.Train(ctx, true)
+	if err != nil {
+		fmt.Fprintf(stderr, "streamflix reco train: %v\n", err)
+		return 1
+	}
+	if rep.Skipped != "" {
+		fmt.Fprintf(stdout, "not trained: %s\n", rep.Skipped)
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tNDCG@10\tP@10\tR@10\tUSERS\tFIT\tPEAK HEAP\t")
+	for _, c := range rep.Candidates {
+		mark := ""
+		if c.Chosen {
+			mark = "<- Top picks"
+		}
+		if c.Error != "" {
+			mark = c.Error
+		}
+		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\t%.4f\t%d\t%dms\t%.1f MB\t%s\n", c.Model, c.NDCG, c.Precision, c.Recall, c.Users, c.FitMS, float64(c.PeakBytes)/(1<<20), mark)
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "model version %d: %s over %d profiles, %d titles, %d interactions in %dms\n",
+		rep.Model.Version, rep.Model.Model, rep.Model.Profiles, rep.Model.Items, rep.Model.Interactions, rep.Model.TrainMS)
+	return 0
+}
+
 // recoCmd runs "streamflix reco eval": the offline evaluation of every
 // recommendation model. It needs no database. RECO_EASE_MAX_ITEMS (or
 // --ease-max-items) caps the catalog dense EASE accepts.
-func recoCmd(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func recoCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && args[0] == "train" {
+		return recoTrain(ctx, getenv, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "eval" {
 		fmt.Fprint(stderr, recoUsage)
 		return 2

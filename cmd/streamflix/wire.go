@@ -8,9 +8,11 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/streamflix/streamflix/internal/auth"
+	"github.com/streamflix/streamflix/internal/content"
 	"github.com/streamflix/streamflix/internal/gateway"
 	"github.com/streamflix/streamflix/internal/notify"
 	"github.com/streamflix/streamflix/internal/payment"
+	"github.com/streamflix/streamflix/internal/reco"
 	"github.com/streamflix/streamflix/internal/user"
 )
 
@@ -86,6 +88,65 @@ func (a paymentAccounts) Account(ctx context.Context, id string) (payment.Accoun
 		return payment.Account{}, err
 	}
 	return payment.Account{ID: acc.ID, Email: acc.Email, Verified: acc.EmailVerified}, nil
+}
+
+// recoCatalog gives reco the catalog: every published title to rank,
+// and the cards a viewer may see.
+type recoCatalog struct{ m *Main }
+
+func (a recoCatalog) Items(ctx context.Context) ([]reco.Item, error) {
+	its, err := a.m.Catalog.RecoItems(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]reco.Item, len(its))
+	for i, it := range its {
+		r := reco.Item{ID: it.ID, Kind: it.Kind, Name: it.Name, Episodes: it.Episodes, PublishedAt: it.PublishedAt}
+		if it.RuntimeMinutes != nil {
+			r.RuntimeS = *it.RuntimeMinutes * 60
+		}
+		for _, g := range it.Genres {
+			r.Genres = append(r.Genres, reco.Genre{ID: g.ID, Slug: g.Slug, Name: g.Name})
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+func (a recoCatalog) Cards(ctx context.Context, maturity int, ids []string) ([]reco.Title, error) {
+	ts, err := a.m.Catalog.Cards(ctx, content.Viewer{MaturityLevel: maturity}, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]reco.Title, len(ts))
+	for i, t := range ts {
+		c := reco.Title{ID: t.ID, Kind: t.Kind, Name: t.Name, Year: t.Year, MaturityRating: t.MaturityRating, MaturityLevel: t.MaturityLevel,
+			Artwork: reco.Artwork{Poster: recoImage(t.Artwork.Poster), Backdrop: recoImage(t.Artwork.Backdrop)}, Playable: t.Playable, Genres: []reco.Genre{}}
+		for _, g := range t.Genres {
+			c.Genres = append(c.Genres, reco.Genre{ID: g.ID, Slug: g.Slug, Name: g.Name})
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+func recoImage(im *content.Image) *reco.Image {
+	if im == nil {
+		return nil
+	}
+	out := &reco.Image{Color: im.Color, Sizes: make([]reco.ImageSize, len(im.Sizes))}
+	for i, s := range im.Sizes {
+		out.Sizes[i] = reco.ImageSize{Width: s.Width, URL: s.URL}
+	}
+	return out
+}
+
+// recoProfiles gives reco a profile's name.
+type recoProfiles struct{ m *Main }
+
+func (a recoProfiles) ProfileName(ctx context.Context, accountID, profileID string) (string, error) {
+	p, err := a.m.Users.Profile(ctx, accountID, profileID)
+	return p.Name, err
 }
 
 // notifyRecipients gives notify the address and language of a user.

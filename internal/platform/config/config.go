@@ -61,6 +61,9 @@ type Config struct {
 	JobRescueAfter time.Duration // JOB_RESCUE_AFTER
 	NotifyWorkers  int           // NOTIFY_WORKERS
 
+	RecoTrainInterval time.Duration // RECO_TRAIN_INTERVAL
+	RecoEASEMaxItems  int           // RECO_EASE_MAX_ITEMS
+
 	AdminToken string // ADMIN_TOKEN
 
 	AuthSigningKeys string // AUTH_SIGNING_KEYS
@@ -237,6 +240,8 @@ var settings = []setting{
 	{"JOB_CONCURRENCY", "10", "jobs worked at once per module queue", false, func(c *Config) any { return &c.JobConcurrency }},
 	{"JOB_RESCUE_AFTER", "0s", "how long a job may run before it counts as left by a crashed instance; River runs it again once its own time limit has passed too; 0 derives it from the short jobs' time limits (100s with the default SMTP_TIMEOUT)", false, func(c *Config) any { return &c.JobRescueAfter }},
 	{"NOTIFY_WORKERS", "50", "emails sent at once per instance (notify's queue), each over its own SMTP connection, kept open for reuse", false, func(c *Config) any { return &c.NotifyWorkers }},
+	{"RECO_TRAIN_INTERVAL", "24h", "how old the recommendation model may grow before the hourly check retrains it (streamflix reco train retrains at once)", false, func(c *Config) any { return &c.RecoTrainInterval }},
+	{"RECO_EASE_MAX_ITEMS", "20000", "largest catalog dense EASE is tried on at a retrain (it needs 16·n² bytes: 6.4 GB at 20,000); above it only the sparse models run", false, func(c *Config) any { return &c.RecoEASEMaxItems }},
 }
 
 // Error reports a setting with a bad value. Its message names the variable.
@@ -484,6 +489,12 @@ func (c *Config) validate() error {
 	}
 	if c.NotifyWorkers < 1 || c.NotifyWorkers > 1000 {
 		return bad("NOTIFY_WORKERS", "must be between 1 and 1000, got %d", c.NotifyWorkers)
+	}
+	if c.RecoTrainInterval < time.Minute {
+		return bad("RECO_TRAIN_INTERVAL", "must be at least 1m, got %s", c.RecoTrainInterval)
+	}
+	if c.RecoEASEMaxItems < 1 {
+		return bad("RECO_EASE_MAX_ITEMS", "must be a positive number of items, got %d", c.RecoEASEMaxItems)
 	}
 	return nil
 }

@@ -388,3 +388,42 @@ func TestTuned(t *testing.T) {
 		t.Errorf("Fit with only a refusing candidate: %v, want ErrNoModel and ErrTooManyItems", err)
 	}
 }
+
+func TestStoredScoresAsFitted(t *testing.T) {
+	t.Parallel()
+	evs, _ := Synthetic(SyntheticConfig{Users: 200, Items: 120, Interactions: 6000, Seed: 7})
+	b := NewBuilder()
+	for _, e := range evs {
+		b.Add(e)
+	}
+	x := b.Build()
+	for _, m := range []Model{NewItemKNN(50), NewRP3beta(), &EASE{Lambdas: []float64{200}}} {
+		if err := m.Fit(x); err != nil {
+			t.Fatal(err)
+		}
+		ii, ok := AsItemItem(m)
+		if !ok {
+			t.Fatalf("%s is not item-item", m.Name())
+		}
+		rows := make([][]Scored, x.NumItems())
+		for i := range rows {
+			rows[i] = ii.Weights(i)
+		}
+		s := NewStored(m.Name(), rows)
+		for u := range 20 {
+			want := Recommend(m, x.NumItems(), x.Row(u), 10, nil)
+			got := Recommend(s, x.NumItems(), x.Row(u), 10, nil)
+			if len(got) != len(want) {
+				t.Fatalf("%s user %d: %d items stored, %d fitted", m.Name(), u, len(got), len(want))
+			}
+			for k := range want {
+				if got[k].Item != want[k].Item {
+					t.Fatalf("%s user %d rank %d: stored %d, fitted %d", m.Name(), u, k, got[k].Item, want[k].Item)
+				}
+			}
+		}
+	}
+	if _, ok := AsItemItem(NewMostPop()); ok {
+		t.Fatal("MostPop claims to be item-item")
+	}
+}

@@ -1,0 +1,9 @@
+DROP TABLE IF EXISTS reco.topn;
+DROP TABLE IF EXISTS reco.popular;
+DROP TABLE IF EXISTS reco.neighbours;
+DROP TABLE IF EXISTS reco.models;
+DROP TABLE IF EXISTS reco.picks;
+DROP TABLE IF EXISTS reco.my_list;
+DROP TABLE IF EXISTS reco.ratings;
+DROP TABLE IF EXISTS reco.watch;
+DROP SCHEMA IF EXISTS analytics CASCADE;
